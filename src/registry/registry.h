@@ -1,0 +1,68 @@
+// The registry: lambdad's durable state (functions; later versions, aliases, queue).
+// Registry is an interface so a cluster backend (etcd) can replace the SQLite one.
+// Thread rules: every method is safe to call from any thread concurrently; calls block
+// (SQLite), so never call them from the invoke hot path -- go through the invoker's cache.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace lambdad::registry {
+
+// One function's stored configuration ($LATEST). Field names follow botocore's
+// FunctionConfiguration; the control API renders them.
+struct FunctionRecord {
+  std::string name;
+  std::string runtime;            // "provided.al2023", "nodejs20.x", ...
+  std::string handler;
+  std::string role;
+  std::string description;
+  int memory_mb = 128;
+  int timeout_s = 3;
+  int ephemeral_mb = 512;
+  std::string architecture = "x86_64";  // or "arm64"
+  std::map<std::string, std::string> environment;
+  std::map<std::string, std::string> tags;
+  std::string code_sha256;        // base64 of SHA-256 of the zip, as Lambda reports it
+  int64_t code_size = 0;          // zip bytes
+  std::string package_id;         // hex SHA-256: the package store key
+  std::string last_modified;      // lambda_timestamp_now() format
+  std::string revision_id;        // uuid4, changes on every write
+  int64_t generation = 0;         // bumps on every code/config change; drains warm environments
+};
+
+struct ListPage {
+  std::vector<FunctionRecord> functions;  // sorted by name
+  std::optional<std::string> next_marker;
+};
+
+class Registry {
+ public:
+  virtual ~Registry() = default;
+
+  // kConflict when the name exists.
+  virtual Result<void> create(const FunctionRecord& fn) = 0;
+  // kNotFound when absent.
+  virtual Result<FunctionRecord> get(const std::string& name) = 0;
+  // Names after `marker` (exclusive, "" = from the start), at most max_items.
+  virtual Result<ListPage> list(const std::string& marker, int max_items) = 0;
+  // Replaces the stored record. kNotFound when absent; kConflict (message "...RevisionId...")
+  // when expected_revision is set and differs from the stored one.
+  virtual Result<void> update(const FunctionRecord& fn,
+                              const std::optional<std::string>& expected_revision) = 0;
+  // kNotFound when absent.
+  virtual Result<void> remove(const std::string& name) = 0;
+  // Every package_id some function references (for package GC).
+  virtual Result<std::vector<std::string>> referenced_packages() = 0;
+};
+
+// Opens (creating and migrating) <data_dir>/registry.db in WAL mode.
+Result<std::unique_ptr<Registry>> open_sqlite_registry(const std::string& data_dir);
+
+}  // namespace lambdad::registry
