@@ -1,0 +1,53 @@
+// The Lambda control plane (everything under /2015-03-31/ and friends except Invoke):
+// parses a request into a typed command, calls the registry / package store, renders
+// botocore-exact JSON. No transport code here.
+// Thread rules: handle() blocks on SQLite and disk; the server calls it on a worker
+// thread, never on the io thread. Safe to call concurrently.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "api/http_message.h"
+#include "packages/package_store.h"
+#include "registry/registry.h"
+
+namespace lambdad::api {
+
+struct ControlOptions {
+  std::string region = "us-east-1";
+  std::string account = "000000000000";
+  // Prefix for GetFunction's Code.Location, e.g. "http://127.0.0.1:9001"; the server
+  // serves GET <base_url>/lambdad/packages/<package_id>.zip via ControlApi::handle too.
+  std::string base_url;
+};
+
+// What the rest of the server must learn after a successful write (invoker cache,
+// draining warm environments). Called on the worker thread after the registry commit.
+struct ControlEffects {
+  std::function<void(const registry::FunctionRecord&)> upserted;
+  std::function<void(const std::string& name)> removed;
+};
+
+class ControlApi {
+ public:
+  ControlApi(registry::Registry& registry, packages::PackageStore& packages,
+             ControlOptions options, ControlEffects effects);
+
+  // Any request that is not Invoke. Unknown routes answer as Lambda does (404/405 with
+  // UnknownOperationException-style error), never throw.
+  HttpResponse handle(const HttpRequest& request);
+
+  const ControlOptions& options() const { return options_; }
+
+ private:
+  registry::Registry& registry_;
+  packages::PackageStore& packages_;
+  ControlOptions options_;
+  ControlEffects effects_;
+};
+
+// "arn:aws:lambda:<region>:<account>:function:<name>"
+std::string function_arn(const ControlOptions& options, const std::string& name);
+
+}  // namespace lambdad::api
