@@ -24,6 +24,7 @@ namespace lambdad::sdk_detail {
 namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kMaxLine = 64 * 1024;
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -114,8 +115,7 @@ HttpClient::~HttpClient() { close_connection(); }
 void HttpClient::close_connection() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  rbuf_.clear();
-  rpos_ = 0;
+  rpos_ = rlen_ = 0;
 }
 
 bool HttpClient::connect_once(std::string& error) {
@@ -174,8 +174,7 @@ bool HttpClient::connect_once(std::string& error) {
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   fd_ = fd;
-  rbuf_.clear();
-  rpos_ = 0;
+  rpos_ = rlen_ = 0;
   return true;
 }
 
@@ -209,38 +208,38 @@ bool HttpClient::send_all(std::string_view head, std::string_view body, std::str
 }
 
 bool HttpClient::fill(std::string& error) {
-  if (rpos_ > 0 && rpos_ == rbuf_.size()) {
-    rbuf_.clear();
-    rpos_ = 0;
-  } else if (rpos_ > kReadChunk) {
-    rbuf_.erase(0, rpos_);
+  if (rpos_ == rlen_) {
+    rpos_ = rlen_ = 0;
+  } else if (rpos_ > 0 && rlen_ == rbuf_.size()) {
+    std::memmove(rbuf_.data(), rbuf_.data() + rpos_, rlen_ - rpos_);
+    rlen_ -= rpos_;
     rpos_ = 0;
   }
-  std::size_t old = rbuf_.size();
-  rbuf_.resize(old + kReadChunk);
+  // Sized once and reused: a per-read resize would zero-fill the buffer on every response.
+  if (rlen_ == rbuf_.size()) rbuf_.resize(std::max(kReadChunk, rbuf_.size() * 2));
   ssize_t n;
   do {
-    n = ::recv(fd_, rbuf_.data() + old, kReadChunk, 0);
+    n = ::recv(fd_, rbuf_.data() + rlen_, rbuf_.size() - rlen_, 0);
   } while (n < 0 && errno == EINTR);
   if (n <= 0) {
-    rbuf_.resize(old);
     error = n == 0 ? "connection closed by peer" : errno_text("recv", errno);
     return false;
   }
-  rbuf_.resize(old + static_cast<std::size_t>(n));
+  rlen_ += static_cast<std::size_t>(n);
   return true;
 }
 
 bool HttpClient::read_line(std::string_view& line, std::string& error) {
   for (;;) {
-    auto nl = rbuf_.find('\n', rpos_);
-    if (nl != std::string::npos) {
-      line = std::string_view(rbuf_).substr(rpos_, nl - rpos_);
+    const char* start = rbuf_.data() + rpos_;
+    const auto* nl = static_cast<const char*>(std::memchr(start, '\n', rlen_ - rpos_));
+    if (nl != nullptr) {
+      line = std::string_view(start, static_cast<std::size_t>(nl - start));
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      rpos_ = nl + 1;
+      rpos_ += static_cast<std::size_t>(nl - start) + 1;
       return true;
     }
-    if (rbuf_.size() - rpos_ > 64 * 1024) {
+    if (rlen_ - rpos_ > kMaxLine) {
       error = "HTTP line too long";
       return false;
     }
@@ -249,8 +248,8 @@ bool HttpClient::read_line(std::string_view& line, std::string& error) {
 }
 
 bool HttpClient::read_exact(std::size_t n, std::string& dest, std::string& error) {
-  std::size_t have = std::min(n, rbuf_.size() - rpos_);
-  dest.append(rbuf_, rpos_, have);
+  std::size_t have = std::min(n, rlen_ - rpos_);
+  dest.append(rbuf_.data() + rpos_, have);
   rpos_ += have;
   n -= have;
   if (n == 0) return true;
@@ -273,7 +272,7 @@ bool HttpClient::read_exact(std::size_t n, std::string& dest, std::string& error
 
 bool HttpClient::read_head(HttpResponse& out, bool& any_byte, std::string& error) {
   for (;;) {  // skips 1xx interim responses
-    if (rpos_ == rbuf_.size()) {
+    if (rpos_ == rlen_) {
       if (!fill(error)) return false;
     }
     any_byte = true;
@@ -354,12 +353,12 @@ int HttpClient::attempt(std::string_view head, std::string_view body, HttpRespon
     if (!read_exact(len, out.body, error)) return 2;
   } else {
     // No framing: the body runs to the end of the connection.
-    out.body.append(rbuf_, rpos_, std::string::npos);
-    rpos_ = rbuf_.size();
+    out.body.append(rbuf_.data() + rpos_, rlen_ - rpos_);
+    rpos_ = rlen_;
     std::string ignored;
     while (fill(ignored)) {
-      out.body.append(rbuf_, rpos_, std::string::npos);
-      rpos_ = rbuf_.size();
+      out.body.append(rbuf_.data() + rpos_, rlen_ - rpos_);
+      rpos_ = rlen_;
     }
     close_after = true;
   }

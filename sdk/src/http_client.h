@@ -60,9 +60,10 @@ class HttpClient {
   bool read_chunked(std::string& body, std::string& error);
 
   Endpoint endpoint_;
-  int fd_ = -1;  // owned
-  std::string rbuf_;
-  std::size_t rpos_ = 0;  // consumed prefix of rbuf_
+  int fd_ = -1;           // owned
+  std::string rbuf_;      // read buffer; its size is its capacity
+  std::size_t rpos_ = 0;  // bytes of rbuf_ consumed
+  std::size_t rlen_ = 0;  // bytes of rbuf_ filled
   std::string head_;      // reused request-head buffer
 };
 
