@@ -66,10 +66,10 @@ using Handler = std::function<InvocationResponse(const InvocationRequest&)>;
 
 // Runs the invoke loop against AWS_LAMBDA_RUNTIME_API: GET /next, call handler, POST the result,
 // forever. A std::exception thrown by the handler is posted to /error with its message and its
-// demangled type as errorType; any other thrown value as errorType "Unknown". Before each call it
-// sets _X_AMZN_TRACE_ID from the trace header, and after it flushes stdout.
-// Returns the process exit status on a fatal failure (no or bad AWS_LAMBDA_RUNTIME_API, the
-// Runtime API unreachable after retries, or answering 5xx): write `return lambdad::run(h);`.
+// demangled type as errorType; any other thrown value with its demangled type too. Before each call
+// it sets _X_AMZN_TRACE_ID from the trace header, and after it flushes stdout. Returns the process
+// exit status on a fatal failure (no or bad AWS_LAMBDA_RUNTIME_API, the Runtime API unreachable
+// after retries, or answering 5xx): write `return lambdad::run(h);`.
 int run(Handler handler);
 
 // Reports a failed function init: POST /runtime/init/error with the error JSON and header as in
