@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -19,7 +20,7 @@ namespace lambdad::registry {
 // FunctionConfiguration; the control API renders them.
 struct FunctionRecord {
   std::string name;
-  std::string runtime;            // "provided.al2023", "nodejs20.x", ...
+  std::string runtime;  // "provided.al2023", "nodejs20.x", ...
   std::string handler;
   std::string role;
   std::string description;
@@ -29,12 +30,12 @@ struct FunctionRecord {
   std::string architecture = "x86_64";  // or "arm64"
   std::map<std::string, std::string> environment;
   std::map<std::string, std::string> tags;
-  std::string code_sha256;        // base64 of SHA-256 of the zip, as Lambda reports it
-  int64_t code_size = 0;          // zip bytes
-  std::string package_id;         // hex SHA-256: the package store key
-  std::string last_modified;      // lambda_timestamp_now() format
-  std::string revision_id;        // uuid4, changes on every write
-  int64_t generation = 0;         // bumps on every code/config change; drains warm environments
+  std::string code_sha256;    // base64 of SHA-256 of the zip, as Lambda reports it
+  int64_t code_size = 0;      // zip bytes
+  std::string package_id;     // hex SHA-256: the package store key
+  std::string last_modified;  // lambda_timestamp_now() format
+  std::string revision_id;    // uuid4, changes on every write
+  int64_t generation = 0;     // bumps on every code/config change; drains warm environments
 };
 
 struct ListPage {
@@ -52,8 +53,11 @@ class Registry {
   virtual Result<FunctionRecord> get(const std::string& name) = 0;
   // Names after `marker` (exclusive, "" = from the start), at most max_items.
   virtual Result<ListPage> list(const std::string& marker, int max_items) = 0;
-  // Replaces the stored record. kNotFound when absent; kConflict (message "...RevisionId...")
-  // when expected_revision is set and differs from the stored one.
+  // Replaces the stored record. kNotFound when absent; kConflict with a context starting
+  // with kPreconditionFailedPrefix (see is_precondition_failed) when expected_revision is set
+  // and differs from the stored one.
+  // create() and update() store fn as given; an empty revision_id or last_modified is
+  // filled with uuid4() / lambda_timestamp_now(). Callers set a fresh revision_id per write.
   virtual Result<void> update(const FunctionRecord& fn,
                               const std::optional<std::string>& expected_revision) = 0;
   // kNotFound when absent.
@@ -61,6 +65,14 @@ class Registry {
   // Every package_id some function references (for package GC).
   virtual Result<std::vector<std::string>> referenced_packages() = 0;
 };
+
+// An update() whose expected_revision did not match fails with Code::kConflict and a context
+// starting with this prefix, so the API answers 412 PreconditionFailedException rather than
+// 409. The rest of the context is Lambda's message.
+inline constexpr std::string_view kPreconditionFailedPrefix = "PreconditionFailed: ";
+inline bool is_precondition_failed(const Error& e) {
+  return e.code == Code::kConflict && e.context.starts_with(kPreconditionFailedPrefix);
+}
 
 // Opens (creating and migrating) <data_dir>/registry.db in WAL mode.
 Result<std::unique_ptr<Registry>> open_sqlite_registry(const std::string& data_dir);

@@ -1,0 +1,43 @@
+// The front HTTP server: Lambda's public endpoint. Invoke is served on the io thread
+// straight into the invoker; every other request (control plane) runs on a small worker
+// pool through ControlApi and its reply is posted back to the io thread.
+// Thread rules: construct, run() and stop() from one thread; run() blocks.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <string>
+
+#include "api/control_api.h"
+#include "common/result.h"
+#include "invoke/invoker.h"
+
+namespace lambdad::api {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 9001;
+  int control_threads = 2;
+};
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, invoke::Invoker& invoker, ControlApi& control,
+         ServerOptions options);
+  ~Server();
+  // Binds and starts accepting. kUnavailable when the address is taken.
+  Result<void> listen();
+  uint16_t port() const;
+  // Stops accepting, closes connections and joins the worker pool.
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// Value of `key` in a raw query string (decoded), or "".
+std::string query_param(std::string_view query, std::string_view key);
+
+}  // namespace lambdad::api

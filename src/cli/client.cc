@@ -1,0 +1,186 @@
+// Client subcommands that talk to a lambdad (or AWS) endpoint over the control API.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "cli/cli.h"
+#include "common/encoding.h"
+
+namespace lambdad::cli {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+std::string endpoint_url(Args& args) {
+  for (size_t i = 0; i + 1 < args.rest.size(); ++i) {
+    if (args.rest[i] == "--endpoint-url") {
+      std::string v = args.rest[i + 1];
+      args.rest.erase(args.rest.begin() + static_cast<long>(i), args.rest.begin() + static_cast<long>(i) + 2);
+      return v;
+    }
+  }
+  if (const char* v = std::getenv("AWS_ENDPOINT_URL_LAMBDA"); v && *v) return v;
+  if (const char* v = std::getenv("AWS_ENDPOINT_URL"); v && *v) return v;
+  return "http://127.0.0.1:9001";
+}
+
+namespace {
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;
+};
+
+Reply request(const std::string& url, http::verb method, const std::string& target,
+              const std::vector<std::pair<std::string, std::string>>& headers,
+              std::string body) {
+  std::string rest = url;
+  if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  const size_t colon = rest.rfind(':');
+  const std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
+  const std::string port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver(io);
+  beast::tcp_stream stream(io);
+  stream.connect(resolver.resolve(host, port));
+  http::request<http::string_body> req{method, target, 11};
+  req.set(http::field::host, host);
+  req.set(http::field::user_agent, "lambdad-cli/" LAMBDAD_VERSION);
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = std::move(body);
+  req.prepare_payload();
+  http::write(stream, req);
+  beast::flat_buffer buf;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(300 * 1024 * 1024);
+  http::read(stream, buf, parser);
+  Reply r;
+  r.status = static_cast<int>(parser.get().result_int());
+  r.body = std::move(parser.get().body());
+  for (const auto& f : parser.get()) {
+    std::string n(f.name_string());
+    for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    r.headers[n] = std::string(f.value());
+  }
+  beast::error_code ec;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  return r;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+int invoke(Args& args) {
+  const std::string url = endpoint_url(args);
+  std::string name, payload;
+  bool log = false;
+  std::string type = "RequestResponse";
+  for (size_t i = 0; i < args.rest.size(); ++i) {
+    const std::string& a = args.rest[i];
+    if ((a == "-d" || a == "--payload") && i + 1 < args.rest.size()) payload = args.rest[++i];
+    else if (a == "--payload-file" && i + 1 < args.rest.size()) payload = read_file(args.rest[++i]);
+    else if (a == "--log") log = true;
+    else if (a == "--event") type = "Event";
+    else if (name.empty() && !a.starts_with("-")) name = a;
+    else {
+      std::fprintf(stderr, "usage: lambdad invoke NAME [-d JSON | --payload-file F] [--log] "
+                           "[--event] [--endpoint-url URL]\n");
+      return 2;
+    }
+  }
+  if (name.empty()) {
+    std::fprintf(stderr, "usage: lambdad invoke NAME [-d JSON | --payload-file F] [--log]\n");
+    return 2;
+  }
+  std::vector<std::pair<std::string, std::string>> headers{{"X-Amz-Invocation-Type", type}};
+  if (log) headers.emplace_back("X-Amz-Log-Type", "Tail");
+  Reply r;
+  try {
+    r = request(url, http::verb::post, "/2015-03-31/functions/" + name + "/invocations", headers,
+                payload);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lambdad invoke: cannot reach %s: %s\n", url.c_str(), e.what());
+    return 1;
+  }
+  if (log && r.headers.count("x-amz-log-result")) {
+    auto text = base64_decode(r.headers["x-amz-log-result"]);
+    if (text) std::fwrite(text->data(), 1, text->size(), stderr);
+  }
+  std::fwrite(r.body.data(), 1, r.body.size(), stdout);
+  if (!r.body.empty() && r.body.back() != '\n') std::fputc('\n', stdout);
+  if (r.status >= 300) return 1;
+  if (r.headers.count("x-amz-function-error")) return 1;
+  return 0;
+}
+
+int logs(Args& args) {
+  std::string data_dir = "./.lambdad";
+  std::string name;
+  bool follow = false;
+  for (size_t i = 0; i < args.rest.size(); ++i) {
+    const std::string& a = args.rest[i];
+    if (a == "--data-dir" && i + 1 < args.rest.size()) data_dir = args.rest[++i];
+    else if (a == "--follow" || a == "-f") follow = true;
+    else if (name.empty() && !a.starts_with("-")) name = a;
+    else {
+      std::fprintf(stderr, "usage: lambdad logs NAME [--follow] [--data-dir DIR]\n");
+      return 2;
+    }
+  }
+  if (name.empty()) {
+    std::fprintf(stderr, "usage: lambdad logs NAME [--follow] [--data-dir DIR]\n");
+    return 2;
+  }
+  const std::string path = data_dir + "/logs/" + name + ".log";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && !follow) {
+    std::fprintf(stderr, "lambdad logs: no logs for %s (%s)\n", name.c_str(), path.c_str());
+    return 1;
+  }
+  char buf[65536];
+  ino_t inode = 0;
+  for (;;) {
+    if (fd >= 0) {
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+        std::fwrite(buf, 1, size_t(n), stdout);
+      }
+      std::fflush(stdout);
+      struct stat st {};
+      if (::fstat(fd, &st) == 0) inode = st.st_ino;
+    }
+    if (!follow) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // Rotation: reopen when the path now names another file.
+    struct stat now {};
+    if (::stat(path.c_str(), &now) == 0 && (fd < 0 || now.st_ino != inode)) {
+      if (fd >= 0) ::close(fd);
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    }
+  }
+  if (fd >= 0) ::close(fd);
+  return 0;
+}
+
+}  // namespace lambdad::cli

@@ -1,0 +1,41 @@
+#include <cstdio>
+#include <cstring>
+
+#include "cli/cli.h"
+
+namespace {
+void usage() {
+  std::fprintf(stderr,
+               "lambdad %s -- a self-hosted, Lambda-compatible function server\n\n"
+               "usage: lambdad <command> [options]\n\n"
+               "  serve    run the server (--listen 127.0.0.1:9001 --data-dir ./.lambdad)\n"
+               "  invoke   invoke a function: invoke NAME [-d JSON] [--log]\n"
+               "  logs     print a function's log: logs NAME [--follow]\n"
+               "  version  print the version\n",
+               LAMBDAD_VERSION);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage();
+    return 2;
+  }
+  lambdad::cli::Args args;
+  for (int i = 2; i < argc; ++i) args.rest.emplace_back(argv[i]);
+  const std::string cmd = argv[1];
+  if (cmd == "serve") return lambdad::cli::serve(args);
+  if (cmd == "invoke") return lambdad::cli::invoke(args);
+  if (cmd == "logs") return lambdad::cli::logs(args);
+  if (cmd == "version" || cmd == "--version") {
+    std::printf("lambdad %s\n", LAMBDAD_VERSION);
+    return 0;
+  }
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    usage();
+    return 0;
+  }
+  std::fprintf(stderr, "lambdad: unknown command '%s'\n", cmd.c_str());
+  usage();
+  return 2;
+}

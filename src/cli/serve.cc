@@ -1,0 +1,132 @@
+// `lambdad serve`: wires the registry, package store, invoker and HTTP server together.
+#include <sys/stat.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "api/control_api.h"
+#include "api/server.h"
+#include "cli/cli.h"
+#include "invoke/invoker.h"
+#include "metering/log_sink.h"
+#include "metering/usage.h"
+#include "packages/package_store.h"
+#include "registry/registry.h"
+#include "sandbox/spawner.h"
+
+namespace lambdad::cli {
+
+namespace asio = boost::asio;
+
+int serve(Args& args) {
+  std::string listen = "127.0.0.1:9001";
+  std::string data_dir = "./.lambdad";
+  invoke::Options iopt;
+  int64_t log_max_bytes = 10 * 1024 * 1024;
+  for (size_t i = 0; i < args.rest.size(); ++i) {
+    const std::string& a = args.rest[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= args.rest.size()) {
+        std::fprintf(stderr, "lambdad serve: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return args.rest[++i];
+    };
+    if (a == "--listen") listen = value();
+    else if (a == "--data-dir") data_dir = value();
+    else if (a == "--max-environments") iopt.max_environments = std::stoi(value());
+    else if (a == "--max-environments-per-function")
+      iopt.max_environments_per_function = std::stoi(value());
+    else if (a == "--max-queue") iopt.max_queue_per_function = std::stoi(value());
+    else if (a == "--idle-timeout")
+      iopt.idle_timeout = std::chrono::milliseconds(std::stoll(value()) * 1000);
+    else if (a == "--region") iopt.region = value();
+    else if (a == "--no-isolation") { /* the only spawner today is the plain process one */ }
+    else {
+      std::fprintf(stderr,
+                   "usage: lambdad serve [--listen HOST:PORT] [--data-dir DIR] "
+                   "[--max-environments N] [--max-environments-per-function N] [--max-queue N] "
+                   "[--idle-timeout SECONDS] [--region R]\n");
+      return 2;
+    }
+  }
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    std::fprintf(stderr, "lambdad serve: --listen wants HOST:PORT\n");
+    return 2;
+  }
+  api::ServerOptions sopt;
+  sopt.host = listen.substr(0, colon);
+  sopt.port = static_cast<uint16_t>(std::stoi(listen.substr(colon + 1)));
+
+  ::mkdir(data_dir.c_str(), 0755);
+  auto registry = registry::open_sqlite_registry(data_dir);
+  if (!registry) {
+    std::fprintf(stderr, "lambdad: %s\n", registry.error().message().c_str());
+    return 1;
+  }
+  auto packages = packages::PackageStore::open(data_dir);
+  if (!packages) {
+    std::fprintf(stderr, "lambdad: %s\n", packages.error().message().c_str());
+    return 1;
+  }
+  auto usage = metering::UsageRecorder::open(data_dir);
+  if (!usage) {
+    std::fprintf(stderr, "lambdad: %s\n", usage.error().message().c_str());
+    return 1;
+  }
+  metering::LogSink logs(data_dir + "/logs", log_max_bytes);
+  auto spawner = sandbox::make_process_spawner();
+  iopt.packages_root = data_dir + "/packages";
+
+  asio::io_context io(1);
+  invoke::Invoker invoker(io, *spawner, logs, usage->get(), iopt);
+  api::ControlOptions copt;
+  copt.region = iopt.region;
+  copt.account = iopt.account;
+  copt.base_url = "http://" + listen;
+  api::ControlEffects effects;
+  effects.upserted = [&invoker](const registry::FunctionRecord& r) { invoker.post_upsert(r); };
+  effects.removed = [&invoker](const std::string& n) { invoker.post_remove(n); };
+  api::ControlApi control(**registry, *packages, copt, effects);
+
+  // Load every function so the invoke path never touches SQLite.
+  std::string marker;
+  for (;;) {
+    auto page = (*registry)->list(marker, 1000);
+    if (!page) {
+      std::fprintf(stderr, "lambdad: %s\n", page.error().message().c_str());
+      return 1;
+    }
+    for (auto& f : page->functions) invoker.upsert(f);
+    if (!page->next_marker) break;
+    marker = *page->next_marker;
+  }
+
+  api::Server server(io, invoker, control, sopt);
+  if (auto r = server.listen(); !r) {
+    std::fprintf(stderr, "lambdad: %s\n", r.error().message().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "lambdad %s listening on http://%s:%u (data dir %s, sandbox: %s)\n",
+               LAMBDAD_VERSION, sopt.host.c_str(), server.port(), data_dir.c_str(),
+               spawner->describe().c_str());
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int sig) {
+    std::fprintf(stderr, "lambdad: signal %d, shutting down\n", sig);
+    invoker.shutdown();
+    server.stop();
+    io.stop();
+  });
+  ::signal(SIGPIPE, SIG_IGN);
+  io.run();
+  invoker.shutdown();
+  logs.flush();
+  (*usage)->flush();
+  return 0;
+}
+
+}  // namespace lambdad::cli

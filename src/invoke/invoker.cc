@@ -1,0 +1,881 @@
+#include "invoke/invoker.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <list>
+#include <vector>
+
+#include "common/encoding.h"
+#include "runtime_api/endpoint.h"
+
+namespace lambdad::invoke {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using std::chrono::duration_cast;
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr size_t kTailBytes = 4096;
+// Per-invocation log kept in memory; beyond this the middle is dropped (file gets it all).
+constexpr size_t kMaxInvocationLog = 256 * 1024;
+
+int64_t epoch_ms() {
+  return duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+std::string error_json(std::string_view type, std::string_view message) {
+  return "{\"errorType\":\"" + json_escape(type) + "\",\"errorMessage\":\"" +
+         json_escape(message) + "\"}";
+}
+
+std::string trace_id() {
+  const std::string r = sha256_hex(uuid4());
+  char secs[16];
+  std::snprintf(secs, sizeof secs, "%08lx", static_cast<unsigned long>(::time(nullptr)));
+  return "Root=1-" + std::string(secs) + "-" + r.substr(0, 24) + ";Parent=" + r.substr(24, 16) +
+         ";Sampled=0;Lineage=1:" + r.substr(40, 8) + ":0";
+}
+
+std::string log_stream_name(const std::string& version) {
+  time_t now = ::time(nullptr);
+  tm t{};
+  gmtime_r(&now, &t);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d/%02d/%02d/", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday);
+  return std::string(buf) + "[" + version + "]" + sha256_hex(uuid4()).substr(0, 32);
+}
+
+}  // namespace
+
+struct Invocation {
+  InvokeRequest req;
+  Invoker::Done done;
+  Clock::time_point start{};
+  int64_t start_epoch_ms = 0;
+  std::string log;  // START line, function output, then END/REPORT appended at completion
+};
+
+struct FunctionState;
+
+struct Environment final : runtime_api::Handler {
+  enum class State { kStarting, kIdle, kBusy, kDead };
+
+  Environment(Invoker::Impl& inv, std::shared_ptr<FunctionState> fn, uint64_t id);
+  ~Environment() override;
+
+  // runtime_api::Handler
+  void next(Deliver deliver) override;
+  runtime_api::PostResult response(std::string_view request_id, std::string body) override;
+  runtime_api::PostResult error(std::string_view request_id, std::string body,
+                                std::string error_type) override;
+  void response_too_large(std::string_view request_id, uint64_t size) override;
+  runtime_api::PostResult init_error(std::string body, std::string error_type) override;
+
+  void start_reading(asio::posix::stream_descriptor& sd, std::array<char, 4096>& buf);
+  void drain_pipes();
+  void on_output(std::string_view bytes);
+  int max_memory_used_mb();
+
+  Invoker::Impl& inv;
+  std::shared_ptr<FunctionState> fn;
+  uint64_t id;
+  int64_t generation = 0;
+  std::shared_ptr<const registry::FunctionRecord> config;
+  State state = State::kStarting;
+  sandbox::Child child;
+  asio::posix::stream_descriptor pidfd_sd;
+  asio::posix::stream_descriptor out_sd;
+  asio::posix::stream_descriptor err_sd;
+  std::array<char, 4096> out_buf{};
+  std::array<char, 4096> err_buf{};
+  UniqueFd status_fd;  // /proc/<pid>/status, kept open for VmHWM reads
+  std::unique_ptr<runtime_api::Endpoint> endpoint;
+  Deliver pending_next;
+  std::unique_ptr<Invocation> current;
+  bool answered = false;  // current invocation already completed (waiting for /next)
+  asio::steady_timer timer;
+  Clock::time_point spawned_at = Clock::now();
+  Clock::time_point idle_since = Clock::now();
+  bool initialized = false;
+  std::optional<microseconds> init_duration;  // reported on the first invocation
+  std::string init_log;                        // output before the first invocation
+  std::string init_error_body;
+  std::string init_error_type;
+  std::string log_stream;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+};
+
+struct FunctionState {
+  std::shared_ptr<const registry::FunctionRecord> config;
+  std::list<std::unique_ptr<Environment>> envs;
+  std::vector<Environment*> idle;  // LIFO: the most recently used stays warm
+  std::deque<std::unique_ptr<Invocation>> queue;
+  int starting = 0;
+  bool removed = false;
+};
+
+struct Invoker::Impl {
+  Impl(asio::io_context& io, sandbox::Spawner& spawner, metering::LogSink& logs,
+       metering::UsageRecorder* usage, const Options& options)
+      : io(io), spawner(spawner), logs(logs), usage(usage), opt(options), reaper(io) {}
+
+  asio::io_context& io;
+  sandbox::Spawner& spawner;
+  metering::LogSink& logs;
+  metering::UsageRecorder* usage;
+  const Options& opt;
+  std::map<std::string, std::shared_ptr<FunctionState>> functions;
+  asio::steady_timer reaper;
+  uint64_t next_env_id = 1;
+  int live_envs = 0;
+  bool stopping = false;
+  Stats stats;
+
+  void dispatch(const std::shared_ptr<FunctionState>& fn, std::unique_ptr<Invocation> inv);
+  void maybe_spawn(const std::shared_ptr<FunctionState>& fn);
+  bool spawn(const std::shared_ptr<FunctionState>& fn);
+  void assign(Environment& env, std::unique_ptr<Invocation> inv);
+  void became_ready(Environment& env);
+  void complete(Environment& env, std::string body, bool function_error,
+                const std::string& status, const std::string& error_type);
+  void finish(std::unique_ptr<Invocation> inv, InvokeResult result, int64_t billed,
+              const std::shared_ptr<const registry::FunctionRecord>& cfg, microseconds duration,
+              std::optional<microseconds> init, int max_mem, const std::string& status,
+              const std::string& error_type);
+  void kill(Environment& env);
+  void on_exit(Environment& env);
+  void erase(Environment& env);
+  void fail_invocation(std::unique_ptr<Invocation> inv,
+                       const std::shared_ptr<const registry::FunctionRecord>& cfg,
+                       const std::string& body, const std::string& error_type,
+                       const std::string& log_text);
+  void schedule_reaper();
+  std::string task_root(const registry::FunctionRecord& r) const {
+    return opt.packages_root + "/" + r.package_id + "/tree";
+  }
+  std::string arn(const std::string& name) const {
+    return "arn:aws:lambda:" + opt.region + ":" + opt.account + ":function:" + name;
+  }
+};
+
+// ---------------------------------------------------------------- Environment
+
+Environment::Environment(Invoker::Impl& inv, std::shared_ptr<FunctionState> fn, uint64_t id)
+    : inv(inv),
+      fn(std::move(fn)),
+      id(id),
+      pidfd_sd(inv.io),
+      out_sd(inv.io),
+      err_sd(inv.io),
+      timer(inv.io) {}
+
+Environment::~Environment() {
+  *alive = false;
+  if (endpoint) endpoint->stop();
+  if (pending_next) {
+    // The runtime's /next gets a 500; post so the session never re-enters us.
+    asio::post(inv.io, [d = std::move(pending_next)] { d(nullptr); });
+  }
+}
+
+void Environment::on_output(std::string_view bytes) {
+  if (current && !answered) {
+    if (current->log.size() < kMaxInvocationLog) current->log.append(bytes);
+  } else if (!initialized || !current) {
+    if (init_log.size() < kMaxInvocationLog) init_log.append(bytes);
+    if (initialized) {  // output between invocations goes straight to the file
+      inv.logs.append(config->name, std::move(init_log));
+      init_log.clear();
+    }
+  } else {
+    inv.logs.append(config->name, std::string(bytes));
+  }
+}
+
+void Environment::start_reading(asio::posix::stream_descriptor& sd, std::array<char, 4096>& buf) {
+  sd.async_read_some(asio::buffer(buf), [this, &sd, &buf, alive = alive](
+                                            boost::system::error_code ec, size_t n) {
+    if (!*alive) return;
+    if (ec) return;  // EOF: the process closed its output
+    on_output(std::string_view(buf.data(), n));
+    start_reading(sd, buf);
+  });
+}
+
+// Output written just before a /response may still sit in the pipe: take it now so it
+// lands between START and END, as on Lambda.
+void Environment::drain_pipes() {
+  char buf[16384];
+  for (int fd : {child.stdout_fd.get(), child.stderr_fd.get()}) {
+    if (fd < 0) continue;
+    for (int i = 0; i < 64; ++i) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      on_output(std::string_view(buf, size_t(n)));
+    }
+  }
+}
+
+int Environment::max_memory_used_mb() {
+  if (!status_fd.valid()) return 0;
+  char buf[2048];
+  const ssize_t n = ::pread(status_fd.get(), buf, sizeof buf - 1, 0);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  const char* p = std::strstr(buf, "VmHWM:");
+  if (!p) return 0;
+  const long kb = std::strtol(p + 6, nullptr, 10);
+  return static_cast<int>((kb + 1023) / 1024);
+}
+
+void Environment::next(Deliver deliver) {
+  if (state == State::kDead) {
+    deliver(nullptr);
+    return;
+  }
+  if (current && !answered) {
+    // A second /next while an invocation is outstanding re-renders it (Lambda's RIE does).
+    auto ev = std::make_shared<runtime_api::NextEvent>();
+    ev->request_id = current->req.request_id;
+    ev->payload = current->req.payload;
+    ev->deadline_ms = current->start_epoch_ms + config->timeout_s * 1000LL;
+    ev->invoked_function_arn = current->req.invoked_arn;
+    ev->trace_id = trace_id();
+    ev->client_context = current->req.client_context;
+    deliver(std::move(ev));
+    return;
+  }
+  pending_next = std::move(deliver);
+  inv.became_ready(*this);
+}
+
+runtime_api::PostResult Environment::response(std::string_view request_id, std::string body) {
+  if (!current || current->req.request_id != request_id)
+    return {400, "InvalidRequestID", "Invalid request ID"};
+  if (answered)
+    return {403, "InvalidStateTransition",
+            "State transition from ResponseSent to ResponseSent failed for runtime. Error: State "
+            "transition is not allowed"};
+  inv.complete(*this, std::move(body), false, "", "");
+  return runtime_api::PostResult::accepted();
+}
+
+runtime_api::PostResult Environment::error(std::string_view request_id, std::string body,
+                                           std::string error_type) {
+  if (!current || current->req.request_id != request_id)
+    return {400, "InvalidRequestID", "Invalid request ID"};
+  if (answered)
+    return {403, "InvalidStateTransition",
+            "State transition from ResponseSent to ResponseSent failed for runtime. Error: State "
+            "transition is not allowed"};
+  if (body.empty()) body = error_json(error_type.empty() ? "Unhandled" : error_type, "");
+  inv.complete(*this, std::move(body), true, "error",
+               error_type.empty() ? std::string("Runtime.Unknown") : error_type);
+  return runtime_api::PostResult::accepted();
+}
+
+void Environment::response_too_large(std::string_view request_id, uint64_t size) {
+  if (!current || answered || current->req.request_id != request_id) return;
+  const std::string msg =
+      size ? "Response payload size (" + std::to_string(size) +
+                 " bytes) exceeded maximum allowed payload size (6291556 bytes)."
+           : std::string("Response payload size exceeded maximum allowed payload size "
+                         "(6291556 bytes).");
+  on_output("");
+  inv.complete(*this, "{\"errorMessage\":\"" + msg + "\",\"errorType\":\"Function.ResponseSizeTooLarge\"}",
+               true, "error", "Function.ResponseSizeTooLarge");
+}
+
+runtime_api::PostResult Environment::init_error(std::string body, std::string error_type) {
+  if (initialized)
+    return {403, "InvalidStateTransition",
+            "State transition from Ready to InitError failed for runtime. Error: State "
+            "transition is not allowed"};
+  init_error_body = body.empty() ? error_json("Runtime.Unknown", "init error") : std::move(body);
+  init_error_type = error_type.empty() ? "Runtime.Unknown" : std::move(error_type);
+  // The runtime should exit now; make sure it does.
+  inv.kill(*this);
+  return runtime_api::PostResult::accepted();
+}
+
+// ---------------------------------------------------------------- Impl
+
+void Invoker::Impl::dispatch(const std::shared_ptr<FunctionState>& fn,
+                             std::unique_ptr<Invocation> inv) {
+  while (!fn->idle.empty()) {
+    Environment* env = fn->idle.back();
+    fn->idle.pop_back();
+    if (env->state != Environment::State::kIdle || env->generation != fn->config->generation)
+      continue;
+    assign(*env, std::move(inv));
+    return;
+  }
+  if (static_cast<int>(fn->queue.size()) >= opt.max_queue_per_function) {
+    stats.throttles++;
+    InvokeResult r;
+    r.status = 429;
+    r.error_type = "TooManyRequestsException";
+    r.error_message = "Rate Exceeded.";
+    r.reason = "ConcurrentInvocationLimitExceeded";
+    r.request_id = inv->req.request_id;
+    auto done = std::move(inv->done);
+    done(std::move(r));
+    return;
+  }
+  fn->queue.push_back(std::move(inv));
+  maybe_spawn(fn);
+}
+
+void Invoker::Impl::maybe_spawn(const std::shared_ptr<FunctionState>& fn) {
+  while (!fn->queue.empty() && fn->starting < static_cast<int>(fn->queue.size())) {
+    int fn_envs = 0;
+    for (auto& e : fn->envs)
+      if (e->state != Environment::State::kDead) fn_envs++;
+    if (fn_envs >= opt.max_environments_per_function || live_envs >= opt.max_environments) {
+      // Queued until an environment frees up; past the queue bound callers get 429.
+      if (live_envs >= opt.max_environments && fn_envs == 0) {
+        // Nothing of this function runs: stop an idle environment of another function.
+        for (auto& [name, other] : functions) {
+          if (other == fn || other->idle.empty()) continue;
+          Environment* victim = other->idle.back();
+          other->idle.pop_back();
+          kill(*victim);
+          break;
+        }
+      }
+      return;
+    }
+    if (!spawn(fn)) return;
+  }
+}
+
+bool Invoker::Impl::spawn(const std::shared_ptr<FunctionState>& fn) {
+  const auto cfg = fn->config;
+  auto env = std::make_unique<Environment>(*this, fn, next_env_id++);
+  env->config = cfg;
+  env->generation = cfg->generation;
+  env->log_stream = log_stream_name("$LATEST");
+  auto ep = runtime_api::Endpoint::start(io, *env);
+  if (!ep) {
+    auto inv = std::move(fn->queue.front());
+    fn->queue.pop_front();
+    InvokeResult r;
+    r.status = 500;
+    r.error_type = "ServiceException";
+    r.error_message = ep.error().message();
+    r.request_id = inv->req.request_id;
+    inv->done(std::move(r));
+    return false;
+  }
+  env->endpoint = std::move(*ep);
+
+  const std::string root = task_root(*cfg);
+  sandbox::SpawnSpec spec;
+  spec.executable = root + "/bootstrap";
+  spec.working_dir = root;
+  spec.memory_mb = cfg->memory_mb;
+  auto add = [&spec](const std::string& k, const std::string& v) { spec.env.push_back(k + "=" + v); };
+  // Customer variables first; reserved ones are rejected at configuration time anyway.
+  for (const auto& [k, v] : cfg->environment) add(k, v);
+  add("PATH", "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin");
+  add("LD_LIBRARY_PATH",
+      "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:" + root + ":" + root +
+          "/lib:/opt/lib");
+  add("LANG", "en_US.UTF-8");
+  add("TZ", ":UTC");
+  add("AWS_LAMBDA_RUNTIME_API", env->endpoint->address());
+  add("_HANDLER", cfg->handler);
+  add("LAMBDA_TASK_ROOT", root);
+  add("LAMBDA_RUNTIME_DIR", "/var/runtime");
+  add("AWS_LAMBDA_FUNCTION_NAME", cfg->name);
+  add("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
+  add("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", std::to_string(cfg->memory_mb));
+  add("AWS_REGION", opt.region);
+  add("AWS_DEFAULT_REGION", opt.region);
+  add("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/" + cfg->name);
+  add("AWS_LAMBDA_LOG_STREAM_NAME", env->log_stream);
+  add("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
+  add("AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR");
+  add("AWS_LAMBDA_LOG_FORMAT", "Text");
+  if (cfg->runtime.rfind("provided", 0) != 0) add("AWS_EXECUTION_ENV", "AWS_Lambda_" + cfg->runtime);
+  // Local credentials so SDK clients inside functions can sign requests to lambdad.
+  add("AWS_ACCESS_KEY_ID", "lambdad");
+  add("AWS_SECRET_ACCESS_KEY", "lambdad");
+  add("AWS_SESSION_TOKEN", "lambdad");
+
+  auto child = spawner.spawn(spec);
+  if (!child) {
+    // Missing or non-executable bootstrap: Runtime.InvalidEntrypoint for the waiting caller.
+    auto inv = std::move(fn->queue.front());
+    fn->queue.pop_front();
+    const std::string msg = "RequestId: " + inv->req.request_id +
+                            " Error: Couldn't find valid bootstrap(s): [/var/task/bootstrap "
+                            "/opt/bootstrap]";
+    const bool missing = child.error().code == Code::kNotFound ||
+                         child.error().code == Code::kInvalidArgument;
+    const std::string type = missing ? "Runtime.InvalidEntrypoint" : "Runtime.Unknown";
+    const std::string text = missing ? msg : "RequestId: " + inv->req.request_id + " Error: " + child.error().message();
+    fail_invocation(std::move(inv), cfg, error_json(type, text), type, text + "\n" + type + "\n");
+    return !fn->queue.empty();  // let the next queued one try (it will fail the same way)
+  }
+  env->child = std::move(*child);
+  env->pidfd_sd.assign(env->child.pidfd.get());
+  env->out_sd.assign(env->child.stdout_fd.get());
+  env->err_sd.assign(env->child.stderr_fd.get());
+  env->status_fd.reset(::open(("/proc/" + std::to_string(env->child.pid) + "/status").c_str(),
+                              O_RDONLY | O_CLOEXEC));
+  env->spawned_at = Clock::now();
+  Environment* e = env.get();
+  e->start_reading(e->out_sd, e->out_buf);
+  e->start_reading(e->err_sd, e->err_buf);
+  e->pidfd_sd.async_wait(asio::posix::stream_descriptor::wait_read,
+                         [this, e, alive = e->alive](boost::system::error_code ec) {
+                           if (!*alive || ec) return;
+                           on_exit(*e);
+                         });
+  e->timer.expires_after(opt.init_timeout);
+  e->timer.async_wait([this, e, alive = e->alive](boost::system::error_code ec) {
+    if (ec || !*alive || e->state != Environment::State::kStarting) return;
+    e->init_error_type = "Runtime.Unknown";
+    e->init_error_body = error_json(
+        "Runtime.Unknown", "Init timed out after " +
+                               std::to_string(opt.init_timeout.count() / 1000) + ".00 seconds");
+    kill(*e);
+  });
+  fn->starting++;
+  live_envs++;
+  stats.cold_starts++;
+  fn->envs.push_back(std::move(env));
+  return true;
+}
+
+void Invoker::Impl::became_ready(Environment& env) {
+  auto& fn = env.fn;
+  const bool was_starting = env.state == Environment::State::kStarting;
+  if (was_starting) {
+    fn->starting--;
+    env.timer.cancel();
+    env.initialized = true;
+    env.init_duration = duration_cast<microseconds>(Clock::now() - env.spawned_at);
+    if (!env.init_log.empty()) {
+      logs.append(env.config->name, std::move(env.init_log));
+      env.init_log.clear();
+    }
+  }
+  env.current.reset();
+  env.answered = false;
+  env.state = Environment::State::kIdle;
+  env.idle_since = Clock::now();
+  if (fn->removed || stopping || env.generation != fn->config->generation) {
+    kill(env);
+    maybe_spawn(fn);
+    return;
+  }
+  if (!fn->queue.empty()) {
+    auto inv = std::move(fn->queue.front());
+    fn->queue.pop_front();
+    assign(env, std::move(inv));
+    return;
+  }
+  fn->idle.push_back(&env);
+}
+
+void Invoker::Impl::assign(Environment& env, std::unique_ptr<Invocation> inv) {
+  env.state = Environment::State::kBusy;
+  env.answered = false;
+  inv->start = Clock::now();
+  inv->start_epoch_ms = epoch_ms();
+  inv->log = metering::start_line(inv->req.request_id, "$LATEST");
+  auto ev = std::make_shared<runtime_api::NextEvent>();
+  ev->request_id = inv->req.request_id;
+  ev->payload = inv->req.payload;
+  ev->deadline_ms = inv->start_epoch_ms + env.config->timeout_s * 1000LL;
+  ev->invoked_function_arn = inv->req.invoked_arn;
+  ev->trace_id = trace_id();
+  ev->client_context = inv->req.client_context;
+  env.current = std::move(inv);
+  Environment* e = &env;
+  env.timer.expires_after(std::chrono::seconds(env.config->timeout_s));
+  env.timer.async_wait([this, e, alive = env.alive](boost::system::error_code ec) {
+    if (ec || !*alive || !e->current || e->answered) return;
+    // Deadline: kill the sandbox and answer as Lambda does.
+    e->drain_pipes();
+    const std::string id = e->current->req.request_id;
+    const int t = e->config->timeout_s;
+    e->current->log += metering::timeout_line(id, t);
+    complete(*e,
+             error_json("Sandbox.Timedout", "RequestId: " + id + " Error: Task timed out after " +
+                                                std::to_string(t) + ".00 seconds"),
+             true, "timeout", "");
+    kill(*e);
+  });
+  auto deliver = std::move(env.pending_next);
+  env.pending_next = nullptr;
+  deliver(std::move(ev));
+}
+
+void Invoker::Impl::complete(Environment& env, std::string body, bool function_error,
+                             const std::string& status, const std::string& error_type) {
+  env.timer.cancel();
+  env.drain_pipes();
+  env.answered = true;
+  auto& inv = env.current;
+  const auto now = Clock::now();
+  microseconds duration = duration_cast<microseconds>(now - inv->start);
+  if (status == "timeout") duration = std::chrono::seconds(env.config->timeout_s);
+  auto init = env.init_duration;
+  env.init_duration.reset();
+  // Custom runtimes are billed for init too (ceil(duration + init)).
+  const int64_t billed =
+      metering::billed_ms(duration + (init ? *init : microseconds(0)));
+  InvokeResult r;
+  r.body = std::move(body);
+  if (function_error) r.function_error = "Unhandled";
+  // Keep the Invocation object alive in env.current (answered=true) until /next, so a
+  // late duplicate post gets InvalidStateTransition; hand finish() a copy of what it needs.
+  auto moved = std::make_unique<Invocation>();
+  moved->req = inv->req;
+  moved->done = std::move(inv->done);
+  moved->start_epoch_ms = inv->start_epoch_ms;
+  moved->log = std::move(inv->log);
+  inv->log.clear();
+  finish(std::move(moved), std::move(r), billed, env.config, duration, init,
+         env.max_memory_used_mb(), status, error_type);
+}
+
+void Invoker::Impl::finish(std::unique_ptr<Invocation> inv, InvokeResult r, int64_t billed,
+                           const std::shared_ptr<const registry::FunctionRecord>& cfg,
+                           microseconds duration, std::optional<microseconds> init, int max_mem,
+                           const std::string& status, const std::string& error_type) {
+  metering::ReportFields f;
+  f.request_id = inv->req.request_id;
+  f.duration = duration;
+  f.billed_ms = billed;
+  f.memory_mb = cfg->memory_mb;
+  f.max_memory_used_mb = max_mem;
+  f.init_duration = init;
+  f.status = status;
+  f.error_type = error_type;
+  inv->log += metering::end_line(inv->req.request_id);
+  inv->log += metering::report_line(f);
+  if (inv->req.tail) {
+    r.log_tail = inv->log.size() > kTailBytes ? inv->log.substr(inv->log.size() - kTailBytes)
+                                              : inv->log;
+  }
+  r.request_id = inv->req.request_id;
+  stats.invocations++;
+  if (!r.function_error.empty()) stats.errors++;
+  if (usage) {
+    metering::UsageRecord u;
+    u.timestamp_ms = inv->start_epoch_ms;
+    u.function = cfg->name;
+    u.request_id = inv->req.request_id;
+    u.arch = cfg->architecture;
+    u.memory_mb = cfg->memory_mb;
+    u.duration_us = duration.count();
+    u.billed_ms = billed;
+    u.init_us = init ? init->count() : 0;
+    u.max_memory_used_mb = max_mem;
+    u.status = status.empty() ? "ok" : status;
+    u.cost_pico = metering::compute_cost_pico(billed, cfg->memory_mb, cfg->architecture,
+                                              opt.prices) +
+                  opt.prices.per_request;
+    usage->record(std::move(u));
+  }
+  logs.append(cfg->name, std::move(inv->log));
+  auto done = std::move(inv->done);
+  done(std::move(r));
+}
+
+void Invoker::Impl::fail_invocation(std::unique_ptr<Invocation> inv,
+                                    const std::shared_ptr<const registry::FunctionRecord>& cfg,
+                                    const std::string& body, const std::string& error_type,
+                                    const std::string& log_text) {
+  if (inv->start_epoch_ms == 0) {
+    inv->start = Clock::now();
+    inv->start_epoch_ms = epoch_ms();
+  }
+  inv->log = metering::start_line(inv->req.request_id, "$LATEST") + log_text;
+  InvokeResult r;
+  r.body = body;
+  r.function_error = "Unhandled";
+  const auto d = duration_cast<microseconds>(Clock::now() - inv->start);
+  finish(std::move(inv), std::move(r), metering::billed_ms(d), cfg, d, std::nullopt, 0, "error",
+         error_type);
+}
+
+void Invoker::Impl::kill(Environment& env) {
+  if (env.state == Environment::State::kDead) return;
+  if (env.state == Environment::State::kStarting) env.fn->starting--;
+  env.state = Environment::State::kDead;
+  env.timer.cancel();
+  live_envs--;
+  auto& idle = env.fn->idle;
+  idle.erase(std::remove(idle.begin(), idle.end(), &env), idle.end());
+  if (env.endpoint) env.endpoint->stop();
+  if (env.child.pid > 0) {
+    ::kill(-env.child.pid, SIGKILL);  // the whole process group
+    ::kill(env.child.pid, SIGKILL);
+  }
+  if (env.pending_next) {
+    auto d = std::move(env.pending_next);
+    env.pending_next = nullptr;
+    asio::post(io, [d = std::move(d)] { d(nullptr); });
+  }
+  // on_exit() reaps and erases once the pidfd fires.
+}
+
+void Invoker::Impl::on_exit(Environment& env) {
+  int status = 0;
+  ::waitpid(env.child.pid, &status, 0);
+  const bool was_dead = env.state == Environment::State::kDead;
+  const bool was_starting = env.state == Environment::State::kStarting;
+  if (!was_dead) {
+    if (was_starting) env.fn->starting--;
+    live_envs--;
+    env.state = Environment::State::kDead;
+    env.timer.cancel();
+    auto& idle = env.fn->idle;
+    idle.erase(std::remove(idle.begin(), idle.end(), &env), idle.end());
+  }
+  env.drain_pipes();
+  auto fn = env.fn;
+  const std::string why = sandbox::describe_exit(status);
+  if (env.current && !env.answered) {
+    // Died mid-invocation.
+    const std::string id = env.current->req.request_id;
+    const std::string msg = "RequestId: " + id + " Error: Runtime exited " +
+                            (WIFEXITED(status) && WEXITSTATUS(status) == 0
+                                 ? std::string("without providing a reason")
+                                 : "with error: " + why);
+    env.current->log += msg + "\nRuntime.ExitError\n";
+    complete(env, error_json("Runtime.ExitError", msg), true, "error", "Runtime.ExitError");
+  } else if ((was_starting || !env.init_error_body.empty()) && !env.initialized &&
+             !fn->queue.empty()) {
+    // Init failed: the invocation waiting for this environment gets the error.
+    auto inv = std::move(fn->queue.front());
+    fn->queue.pop_front();
+    const auto init = duration_cast<microseconds>(Clock::now() - env.spawned_at);
+    std::string body = env.init_error_body;
+    std::string type = env.init_error_type;
+    if (body.empty()) {
+      type = "Runtime.ExitError";
+      const std::string msg = "RequestId: " + inv->req.request_id +
+                              " Error: Runtime exited " +
+                              (WIFEXITED(status) && WEXITSTATUS(status) == 0
+                                   ? std::string("without providing a reason")
+                                   : "with error: " + why);
+      body = error_json(type, msg);
+      env.init_log += msg + "\nRuntime.ExitError\n";
+    }
+    char init_ms[64];
+    std::snprintf(init_ms, sizeof init_ms, "%lld.%02lld",
+                  static_cast<long long>(init.count() / 1000),
+                  static_cast<long long>((init.count() % 1000) / 10));
+    const std::string log = env.init_log + "INIT_REPORT Init Duration: " + init_ms +
+                            " ms\tPhase: init\tStatus: error\tError Type: " + type + "\n";
+    env.init_log.clear();
+    fail_invocation(std::move(inv), env.config, body, type, log);
+  } else if (!env.init_log.empty()) {
+    logs.append(env.config->name, std::move(env.init_log));
+  }
+  erase(env);
+  maybe_spawn(fn);
+}
+
+void Invoker::Impl::erase(Environment& env) {
+  auto fn = env.fn;
+  for (auto it = fn->envs.begin(); it != fn->envs.end(); ++it) {
+    if (it->get() == &env) {
+      // Destroy later: we may be inside one of env's own callbacks.
+      std::shared_ptr<Environment> holder(std::move(*it));
+      fn->envs.erase(it);
+      asio::post(io, [holder] {});
+      break;
+    }
+  }
+  if (fn->removed && fn->envs.empty()) {
+    for (auto it = functions.begin(); it != functions.end(); ++it)
+      if (it->second == fn) {
+        functions.erase(it);
+        break;
+      }
+  }
+}
+
+void Invoker::Impl::schedule_reaper() {
+  reaper.expires_after(std::chrono::seconds(1));
+  reaper.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping) return;
+    const auto now = Clock::now();
+    for (auto& [name, fn] : functions) {
+      std::vector<Environment*> victims;
+      for (Environment* e : fn->idle)
+        if (now - e->idle_since >= opt.idle_timeout) victims.push_back(e);
+      for (Environment* e : victims) kill(*e);
+    }
+    schedule_reaper();
+  });
+}
+
+// ---------------------------------------------------------------- Invoker
+
+Invoker::Invoker(asio::io_context& io, sandbox::Spawner& spawner, metering::LogSink& logs,
+                 metering::UsageRecorder* usage, Options options)
+    : options_(std::move(options)) {
+  impl_ = std::make_unique<Impl>(io, spawner, logs, usage, options_);
+  impl_->schedule_reaper();
+}
+
+Invoker::~Invoker() { shutdown(); }
+
+void Invoker::upsert(registry::FunctionRecord record) {
+  auto& fn = impl_->functions[record.name];
+  if (!fn || fn->removed) fn = std::make_shared<FunctionState>();
+  const bool changed = !fn->config || fn->config->generation != record.generation;
+  fn->config = std::make_shared<const registry::FunctionRecord>(std::move(record));
+  if (changed) {
+    std::vector<Environment*> old;
+    for (Environment* e : fn->idle)
+      if (e->generation != fn->config->generation) old.push_back(e);
+    for (Environment* e : old) impl_->kill(*e);
+    for (auto& e : fn->envs)
+      if (e->state == Environment::State::kStarting && e->generation != fn->config->generation)
+        impl_->kill(*e);
+    impl_->maybe_spawn(fn);
+  }
+}
+
+void Invoker::remove(const std::string& name) {
+  auto it = impl_->functions.find(name);
+  if (it == impl_->functions.end()) return;
+  auto fn = it->second;
+  fn->removed = true;
+  std::vector<Environment*> all;
+  for (auto& e : fn->envs)
+    if (!e->current || e->answered) all.push_back(e.get());
+  for (Environment* e : all) impl_->kill(*e);
+  auto queue = std::move(fn->queue);
+  fn->queue.clear();
+  for (auto& inv : queue) {
+    InvokeResult r;
+    r.status = 404;
+    r.error_type = "ResourceNotFoundException";
+    r.error_message = "Function not found: " + impl_->arn(name);
+    r.request_id = inv->req.request_id;
+    inv->done(std::move(r));
+  }
+  if (fn->envs.empty()) impl_->functions.erase(name);
+}
+
+void Invoker::post_upsert(registry::FunctionRecord record) {
+  asio::post(impl_->io, [this, r = std::move(record)]() mutable { upsert(std::move(r)); });
+}
+
+void Invoker::post_remove(std::string name) {
+  asio::post(impl_->io, [this, n = std::move(name)] { remove(n); });
+}
+
+const registry::FunctionRecord* Invoker::find(const std::string& name) const {
+  auto it = impl_->functions.find(name);
+  if (it == impl_->functions.end() || it->second->removed) return nullptr;
+  return it->second->config.get();
+}
+
+void Invoker::invoke(InvokeRequest req, Done done) {
+  if (req.request_id.empty()) req.request_id = uuid4();
+  auto it = impl_->functions.find(req.function);
+  if (impl_->stopping || it == impl_->functions.end() || it->second->removed) {
+    InvokeResult r;
+    r.status = impl_->stopping ? 503 : 404;
+    r.error_type = impl_->stopping ? "ServiceException" : "ResourceNotFoundException";
+    r.error_message = impl_->stopping ? "lambdad is shutting down"
+                                      : "Function not found: " + impl_->arn(req.function);
+    r.request_id = req.request_id;
+    done(std::move(r));
+    return;
+  }
+  if (req.invoked_arn.empty()) req.invoked_arn = impl_->arn(req.function);
+  auto inv = std::make_unique<Invocation>();
+  inv->req = std::move(req);
+  inv->done = std::move(done);
+  impl_->dispatch(it->second, std::move(inv));
+}
+
+void Invoker::shutdown() {
+  if (!impl_ || impl_->stopping) return;
+  impl_->stopping = true;
+  impl_->reaper.cancel();
+  std::vector<std::string> names;
+  for (auto& [name, fn] : impl_->functions) names.push_back(name);
+  for (auto& [name, fn] : impl_->functions) {
+    for (auto& e : fn->envs) {
+      if (e->current && !e->answered) {
+        e->drain_pipes();
+        impl_->complete(*e, error_json("Runtime.ExitError", "RequestId: " + e->current->req.request_id +
+                                                         " Error: lambdad is shutting down"),
+                 true, "error", "Runtime.ExitError");
+      }
+      impl_->kill(*e);
+    }
+    auto queue = std::move(fn->queue);
+    fn->queue.clear();
+    for (auto& inv : queue) {
+      InvokeResult r;
+      r.status = 503;
+      r.error_type = "ServiceException";
+      r.error_message = "lambdad is shutting down";
+      r.request_id = inv->req.request_id;
+      inv->done(std::move(r));
+    }
+  }
+  // Reap synchronously: the io loop may not run again.
+  for (auto& [name, fn] : impl_->functions)
+    for (auto& e : fn->envs)
+      if (e->child.pid > 0) ::waitpid(e->child.pid, nullptr, 0);
+}
+
+Stats Invoker::stats() const {
+  Stats s = impl_->stats;
+  s.environments = impl_->live_envs;
+  return s;
+}
+
+}  // namespace lambdad::invoke

@@ -1,0 +1,85 @@
+#include "metering/log_sink.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+
+#include "common/unique_fd.h"
+
+namespace lambdad::metering {
+
+LogSink::LogSink(std::string dir, int64_t max_bytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {
+  ::mkdir(dir_.c_str(), 0755);
+  thread_ = std::thread([this] { run(); });
+}
+
+LogSink::~LogSink() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+std::string LogSink::path_for(const std::string& function) const {
+  return dir_ + "/" + function + ".log";
+}
+
+void LogSink::append(const std::string& function, std::string text) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.emplace_back(function, std::move(text));
+  }
+  cv_.notify_one();
+}
+
+void LogSink::flush() {
+  std::unique_lock lock(mu_);
+  drained_.wait(lock, [this] { return queue_.empty() && !busy_; });
+}
+
+void LogSink::run() {
+  struct Open {
+    UniqueFd fd;
+    int64_t size = 0;
+  };
+  std::map<std::string, Open> files;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    if (queue_.empty() && stop_) break;
+    auto batch = std::move(queue_);
+    queue_.clear();
+    busy_ = true;
+    lock.unlock();
+    for (auto& [fn, text] : batch) {
+      auto& f = files[fn];
+      const std::string path = path_for(fn);
+      if (!f.fd.valid() || f.size >= max_bytes_) {
+        if (f.fd.valid() && f.size >= max_bytes_) {
+          f.fd.reset();
+          std::rename(path.c_str(), (path + ".1").c_str());
+        }
+        f.fd.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+        struct stat st {};
+        f.size = (f.fd.valid() && ::fstat(f.fd.get(), &st) == 0) ? st.st_size : 0;
+      }
+      if (!f.fd.valid()) continue;
+      const ssize_t n = ::write(f.fd.get(), text.data(), text.size());
+      if (n > 0) f.size += n;
+    }
+    // A deleted function's file may be recreated later: keep fds only for recent writers.
+    if (files.size() > 256) files.clear();
+    lock.lock();
+    busy_ = false;
+    if (queue_.empty()) drained_.notify_all();
+  }
+  busy_ = false;
+  drained_.notify_all();
+}
+
+}  // namespace lambdad::metering

@@ -1,0 +1,222 @@
+// probe: a bootstrap for end-to-end tests, built on the SDK. The event's "action" picks what it
+// does (a missing action echoes):
+//   echo                  return the event unchanged
+//   env                   return {"NAME":"value",...} of the whole environment
+//   sleep  ms             sleep ms milliseconds, return {"slept_ms":ms}
+//   crash  code           exit(code), default 1, without answering
+//   signal                raise SIGSEGV
+//   error  [message]      post /error with errorType "ProbeError"
+//   print  text           write text (plus a newline if missing) to stdout and stderr, return
+//                         {"printed":<bytes of text>}
+//   counter               return the number of invocations this process has served, from 1
+//   big    bytes          return a JSON string of exactly `bytes` bytes ("aaa...")
+//   alloc  mb             touch mb MiB of fresh memory, return {"allocated_mb":mb}
+// Env PROBE_INIT: "crash" exits 3 during init, "error" posts /init/error (errorType
+// "ProbeInitError") and exits, "sleep:<ms>" sleeps during init.
+// Event parsing is deliberately tiny: it finds the first "key": value pair anywhere in the event.
+#include <lambdad/runtime.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <string_view>
+
+extern char** environ;
+
+namespace {
+
+using lambdad::InvocationResponse;
+
+// Position just after `"key"` and the following colon, or npos.
+std::size_t find_value(std::string_view json, std::string_view key) {
+  std::string quoted = "\"" + std::string(key) + "\"";
+  for (std::size_t pos = json.find(quoted); pos != std::string_view::npos;
+       pos = json.find(quoted, pos + 1)) {
+    std::size_t i = pos + quoted.size();
+    while (i < json.size() && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n')) ++i;
+    if (i < json.size() && json[i] == ':') {
+      ++i;
+      while (i < json.size() && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n')) ++i;
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+std::string get_string(std::string_view json, std::string_view key, std::string fallback) {
+  std::size_t i = find_value(json, key);
+  if (i == std::string_view::npos || i >= json.size() || json[i] != '"') return fallback;
+  std::string out;
+  for (++i; i < json.size() && json[i] != '"'; ++i) {
+    char c = json[i];
+    if (c != '\\' || i + 1 >= json.size()) {
+      out += c;
+      continue;
+    }
+    char e = json[++i];
+    switch (e) {
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'u':
+        if (i + 4 < json.size()) {
+          unsigned cp = static_cast<unsigned>(
+              std::strtoul(std::string(json.substr(i + 1, 4)).c_str(), nullptr, 16));
+          i += 4;
+          if (cp < 0x80) {
+            out += static_cast<char>(cp);
+          } else if (cp < 0x800) {
+            out += static_cast<char>(0xC0 | (cp >> 6));
+            out += static_cast<char>(0x80 | (cp & 0x3F));
+          } else {
+            out += static_cast<char>(0xE0 | (cp >> 12));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            out += static_cast<char>(0x80 | (cp & 0x3F));
+          }
+        }
+        break;
+      default:
+        out += e;  // " \ /
+    }
+  }
+  return out;
+}
+
+long long get_number(std::string_view json, std::string_view key, long long fallback) {
+  std::size_t i = find_value(json, key);
+  if (i == std::string_view::npos || i >= json.size()) return fallback;
+  if (json[i] == '"') ++i;  // tolerate numbers sent as strings
+  char* end = nullptr;
+  std::string rest(json.substr(i, 24));
+  long long v = std::strtoll(rest.c_str(), &end, 10);
+  return end == rest.c_str() ? fallback : v;
+}
+
+void sleep_ms(long long ms) {
+  if (ms <= 0) return;
+  timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000)};
+  while (nanosleep(&ts, &ts) != 0) {
+  }
+}
+
+void write_all(int fd, std::string_view s) {
+  while (!s.empty()) {
+    ssize_t n = ::write(fd, s.data(), s.size());
+    if (n <= 0) return;
+    s.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+std::string env_json() {
+  std::string out = "{";
+  bool first = true;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (!first) out += ',';
+    first = false;
+    out += '"';
+    out += lambdad::json_escape(kv.substr(0, eq));
+    out += "\":\"";
+    out += lambdad::json_escape(kv.substr(eq + 1));
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+bool touch_memory(long long mb) {
+  if (mb <= 0) return true;
+  std::size_t size = static_cast<std::size_t>(mb) << 20;
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  auto* bytes = static_cast<volatile unsigned char*>(p);
+  for (std::size_t off = 0; off < size; off += 4096) bytes[off] = 1;
+  munmap(p, size);
+  return true;
+}
+
+unsigned long long g_served = 0;
+
+InvocationResponse handle(const lambdad::InvocationRequest& req) {
+  ++g_served;
+  const std::string& ev = req.payload;
+  std::string action = get_string(ev, "action", "echo");
+  if (action == "echo") return InvocationResponse::success(ev);
+  if (action == "env") return InvocationResponse::success(env_json());
+  if (action == "sleep") {
+    long long ms = get_number(ev, "ms", 0);
+    sleep_ms(ms);
+    return InvocationResponse::success("{\"slept_ms\":" + std::to_string(ms) + "}");
+  }
+  if (action == "crash") {
+    std::fflush(nullptr);
+    std::_Exit(static_cast<int>(get_number(ev, "code", 1)));
+  }
+  if (action == "signal") {
+    std::signal(SIGSEGV, SIG_DFL);
+    std::raise(SIGSEGV);
+    std::_Exit(139);  // not reached
+  }
+  if (action == "error") {
+    return InvocationResponse::failure(get_string(ev, "message", "probe error"), "ProbeError");
+  }
+  if (action == "print") {
+    std::string text = get_string(ev, "text", "");
+    std::string line = text;
+    if (line.empty() || line.back() != '\n') line += '\n';
+    write_all(STDOUT_FILENO, line);
+    write_all(STDERR_FILENO, line);
+    return InvocationResponse::success("{\"printed\":" + std::to_string(text.size()) + "}");
+  }
+  if (action == "counter") return InvocationResponse::success(std::to_string(g_served));
+  if (action == "big") {
+    long long n = get_number(ev, "bytes", 0);
+    std::size_t len = n < 2 ? 2 : static_cast<std::size_t>(n);
+    std::string out(len, 'a');
+    out.front() = '"';
+    out.back() = '"';
+    return InvocationResponse::success(std::move(out));
+  }
+  if (action == "alloc") {
+    long long mb = get_number(ev, "mb", 0);
+    if (!touch_memory(mb)) {
+      return InvocationResponse::failure("mmap of " + std::to_string(mb) + " MiB failed",
+                                         "ProbeError");
+    }
+    return InvocationResponse::success("{\"allocated_mb\":" + std::to_string(mb) + "}");
+  }
+  return InvocationResponse::failure("unknown action: " + action, "ProbeError");
+}
+
+}  // namespace
+
+int main() {
+  if (const char* init = std::getenv("PROBE_INIT")) {
+    std::string_view mode(init);
+    if (mode == "crash") std::_Exit(3);
+    if (mode == "error") {
+      return lambdad::report_init_error("probe init failed as asked", "ProbeInitError");
+    }
+    if (mode.substr(0, 6) == "sleep:") sleep_ms(std::atoll(init + 6));
+  }
+  return lambdad::run(handle);
+}
