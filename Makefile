@@ -40,9 +40,12 @@ e2e:
 	$(MAKE) --no-print-directory build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(CTEST_JOBS) --timeout 600 -L e2e
 
+# bench/run (when present) drives the benchmarks; otherwise every executable in build/bench runs.
 bench: build
-	@if [ -x bench/run ]; then bench/run $(BUILD_DIR); \
-	else for b in $(BUILD_DIR)/bench/*; do [ -x "$$b" ] && [ -f "$$b" ] && "$$b" || true; done; fi
+	@if [ -x bench/run ]; then exec bench/run $(BUILD_DIR); fi; \
+	ran=0; for b in $(BUILD_DIR)/bench/*; do \
+	  if [ -f "$$b" ] && [ -x "$$b" ]; then echo "== $$b"; "$$b" || exit 1; ran=1; fi; \
+	done; [ $$ran = 1 ] || echo "no benchmarks built in $(BUILD_DIR)/bench"
 
 install: build
 	install -m 0755 $(BUILD_DIR)/lambdad /usr/local/bin/lambdad

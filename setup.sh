@@ -100,12 +100,15 @@ RIC_ADDON="$NODE_FN/node_modules/aws-lambda-ric/dist/rapid-client.node"
 STAMP="$NODE_FN/node_modules/.lambdad-stamp"
 # The build depends on the lock, the Node ABI and the machine.
 key="$(sha256sum "$NODE_FN/package-lock.json" | cut -d' ' -f1) node=$node_version $(uname -m)"
-cache_root="${LAMBDAD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/lambdad}"
+cache_root="${LAMBDAD_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/lambdad}"
 cache_dir="$cache_root/node_fn-$(printf '%s' "$key" | sha256sum | cut -c1-16)"
 
+# The addon reads AWS_LAMBDA_RUNTIME_API when it loads (and aborts without it); loading it
+# proves it was built for this Node.
 ric_ok() {
   [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$key" ] && [ -f "$RIC_ADDON" ] \
-    && (cd "$NODE_FN" && node -e "require('$RIC_ADDON')") >/dev/null 2>&1
+    && (cd "$NODE_FN" && AWS_LAMBDA_RUNTIME_API=127.0.0.1:9 node -e "require('$RIC_ADDON')") \
+      >/dev/null 2>&1
 }
 
 if ric_ok; then
@@ -134,7 +137,7 @@ export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=f
 export MAKEFLAGS=-j2 JOBS=2
 
 say "node_fn: npm ci (aws-lambda-ric compiles curl and aws-lambda-cpp: about 5-10 minutes)"
-npm_log="$NODE_FN/npm-ci.log"
+npm_log=$(mktemp "${TMPDIR:-/tmp}/lambdad-npm-ci.XXXXXX.log")
 attempt=1
 while :; do
   say "node_fn: npm ci attempt $attempt of 3 (log: $npm_log)"

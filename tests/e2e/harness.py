@@ -239,6 +239,12 @@ class Server:
                 pass
 
 
+def close_client(client):
+    """Closes a boto3 client's connection pool (botocore >= 1.26 has close())."""
+    if client is not None and hasattr(client, "close"):
+        client.close()
+
+
 def aws_env():
     env = dict(os.environ)
     for k in list(env):
@@ -274,6 +280,7 @@ class ServerTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        close_client(getattr(cls, "lam", None))
         server = cls.server
         cls.server = None
         if server is not None:

@@ -17,6 +17,7 @@ from harness import (
     ClientError,
     Server,
     ServerTestCase,
+    close_client,
     code_sha256,
     function_arn,
     make_zip,
@@ -418,6 +419,7 @@ class ControlApiTest(ServerTestCase):
     def test_out_of_range_memory_and_timeout_are_validation_errors(self):
         # botocore would refuse MemorySize 100 itself; the server must refuse it too.
         unchecked = type(self).make_client_unvalidated()
+        self.addCleanup(close_client, unchecked)
         cases = [
             ({"MemorySize": 100}, "Value '100' at 'memorySize' failed to satisfy constraint"),
             ({"Timeout": 901}, "Value '901' at 'timeout' failed to satisfy constraint"),
@@ -542,6 +544,7 @@ class RestartTest(ServerTestCase):
         new.owns(data_dir=True, log=True)
         old.owns(data_dir=False, log=False)
         type(self).server = new.start()
+        close_client(type(self).lam)
         type(self).lam = self.make_client()
 
         after = self.lam.get_function(FunctionName=name)

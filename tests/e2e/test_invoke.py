@@ -249,8 +249,11 @@ class ProbeInvokeTest(ServerTestCase):
             )
             return resp["StatusCode"], resp.get("FunctionError"), json.loads(resp["Payload"].read())
 
-        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
-            results = list(pool.map(one, range(20)))
+        try:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+                results = list(pool.map(one, range(20)))
+        finally:
+            client.close()
         for status, function_error, body in results:
             self.assertEqual(status, 200)
             self.assertIsNone(function_error, body)

@@ -58,7 +58,7 @@ class NodeRicTest(ServerTestCase):
         doc = json.loads(body)
         self.assertEqual(doc["errorType"], "Error")
         self.assertEqual(doc["errorMessage"], "thrown on request")
-        self.assertIsInstance(doc.get("stackTrace"), list)
+        self.assertIsInstance(doc.get("trace"), list)  # the Node RIC names it "trace"
         # The environment keeps serving after a thrown error.
         self.assertEqual(self.invoke_json(name, {"after": "throw"}), {"after": "throw"})
 
