@@ -98,7 +98,9 @@ TEST(YamlTest, RejectsWhatTheSubsetDoesNotSupport) {
   for (const char* text : bad) {
     auto r = parse_yaml(text);
     EXPECT_FALSE(r.ok()) << text;
-    if (!r.ok()) EXPECT_NE(r.error().context.find("line "), std::string::npos) << text;
+    if (!r.ok()) {
+      EXPECT_NE(r.error().context.find("line "), std::string::npos) << text;
+    }
   }
 }
 

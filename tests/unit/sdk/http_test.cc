@@ -22,7 +22,7 @@ constexpr const char* kEvent = R"({
     "http": {"method": "POST", "path": "/items/7", "protocol": "HTTP/1.1",
              "sourceIp": "203.0.113.7", "userAgent": "curl/8.7.1"},
     "timeEpoch": 1583348638390, "authorizer": null},
-  "body": "{\"k\":\"v\\u00e9\"}", "isBase64Encoded": false
+  "body": "{\"k\":\"v\u00e9\"}", "isBase64Encoded": false
 })";
 
 TEST(HttpRequestTest, ParsesEveryFieldOfAPayload20Event) {
