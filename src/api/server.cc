@@ -14,6 +14,7 @@
 #include <set>
 
 #include "api/errors.h"
+#include "api/routes.h"
 #include "common/encoding.h"
 
 namespace lambdad::api {
@@ -131,22 +132,15 @@ Target parse_function_name(const std::string& raw) {
 
 }  // namespace
 
-std::optional<std::string> percent_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
-        !std::isxdigit(static_cast<unsigned char>(in[i + 2])))
+namespace {
+std::optional<std::string> percent_decode_strict(std::string_view in) {
+  for (size_t i = 0; i < in.size(); ++i)
+    if (in[i] == '%' && (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
+                         !std::isxdigit(static_cast<unsigned char>(in[i + 2]))))
       return std::nullopt;
-    out += static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
-    i += 2;
-  }
-  return out;
+  return percent_decode(in);
 }
+}  // namespace
 
 std::string query_param(std::string_view query, std::string_view key) {
   while (!query.empty()) {
@@ -154,7 +148,7 @@ std::string query_param(std::string_view query, std::string_view key) {
     std::string_view kv = query.substr(0, amp);
     const size_t eq = kv.find('=');
     if (kv.substr(0, eq) == key) {
-      auto v = percent_decode(eq == std::string_view::npos ? "" : kv.substr(eq + 1));
+      auto v = percent_decode_strict(eq == std::string_view::npos ? "" : kv.substr(eq + 1));
       return v ? *v : std::string();
     }
     if (amp == std::string_view::npos) break;
@@ -236,7 +230,7 @@ std::optional<HttpResponse> prepare_invoke(Server::Impl& self, const std::string
                                            const std::string& query,
                                            const http::request<http::string_body>& req,
                                            invoke::InvokeRequest& out, std::string& type) {
-  auto decoded = percent_decode(raw_name);
+  auto decoded = percent_decode_strict(raw_name);
   Target t = decoded ? parse_function_name(*decoded) : Target{};
   if (!t.ok)
     return lambda_error(400, "ValidationException",

@@ -37,8 +37,6 @@ class Server {
   std::shared_ptr<Impl> impl_;
 };
 
-// "%3A" -> ":" ; nullopt on a malformed escape.
-std::optional<std::string> percent_decode(std::string_view in);
 // Value of `key` in a raw query string (decoded), or "".
 std::string query_param(std::string_view query, std::string_view key);
 
