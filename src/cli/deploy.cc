@@ -77,6 +77,9 @@ Result<Reply> call(const std::string& url, bhttp::verb method, const std::string
     beast::error_code ec;
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     return Reply{static_cast<int>(parser.get().result_int()), std::move(parser.get().body())};
+  } catch (const boost::system::system_error& e) {
+    // e.what() carries Boost's source location; the code's message is what a user needs.
+    return Error::make(Code::kUnavailable, "cannot reach " + url + ": " + e.code().message());
   } catch (const std::exception& e) {
     return Error::make(Code::kUnavailable, "cannot reach " + url + ": " + e.what());
   }

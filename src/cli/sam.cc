@@ -499,16 +499,21 @@ Result<YamlNode> parse_yaml(std::string_view text) {
   }
   // Blank lines matter only inside block scalars; drop the rest so indentation rules see content.
   std::vector<Line> kept;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const bool in_block_scalar = !kept.empty() && lines[i].text.empty() && [&] {
-      for (size_t j = kept.size(); j-- > 0;) {
-        const std::string& t = kept[j].text;
-        if (t.empty()) continue;
-        return t.ends_with("|") || t.ends_with(">") || t.ends_with("|-") || t.ends_with(">-");
+  int block_indent = -1;  // indentation of the open block scalar's header line, or -1
+  for (const Line& l : lines) {
+    if (l.text.empty()) {
+      if (block_indent >= 0) kept.push_back(l);
+      continue;
+    }
+    if (block_indent >= 0 && l.indent <= block_indent) block_indent = -1;
+    if (block_indent < 0) {
+      const std::string& t = l.text;
+      if (t.ends_with(" |") || t.ends_with(" >") || t.ends_with(" |-") || t.ends_with(" >-") ||
+          t == "- |" || t == "- >") {
+        block_indent = l.indent;
       }
-      return false;
-    }();
-    if (!lines[i].text.empty() || in_block_scalar) kept.push_back(lines[i]);
+    }
+    kept.push_back(l);
   }
   while (!kept.empty() && kept.back().text.empty()) kept.pop_back();
   Parser p(std::move(kept));
