@@ -11,10 +11,12 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/basic_parser_impl.hpp>
+#include <limits>
 #include <set>
 
 #include "api/errors.h"
 #include "api/routes.h"
+#include "runtime_api/linger.h"
 #include "common/encoding.h"
 
 namespace lambdad::api {
@@ -299,6 +301,9 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(64 * 1024);
+    // Beast checks Content-Length against body_limit while reading the header; lift it
+    // there and apply the real limit below, so oversize bodies get Lambda's 413.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     auto [ec, n] = co_await http::async_read_header(sock, buf, parser, kTuple);
     if (ec || self->stopped) break;
     const std::string target(parser.get().target());
@@ -399,7 +404,12 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
     }
     res.keep_alive(!close && parser.get().keep_alive());
     auto [ec3, n3] = co_await http::async_write(sock, res, kTuple);
-    if (ec3 || !res.keep_alive()) break;
+    if (ec3) break;
+    if (early && !parser.is_done()) {
+      co_await runtime_api::linger_close(sock);
+      break;
+    }
+    if (!res.keep_alive()) break;
   }
   self->sockets.erase(&sock);
   beast::error_code ignored;

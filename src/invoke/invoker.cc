@@ -130,6 +130,7 @@ struct Environment final : runtime_api::Handler {
   Deliver pending_next;
   std::unique_ptr<Invocation> current;
   bool answered = false;  // current invocation already completed (waiting for /next)
+  bool finishing = false;  // answered and counted in FunctionState::finishing
   asio::steady_timer timer;
   Clock::time_point spawned_at = Clock::now();
   Clock::time_point idle_since = Clock::now();
@@ -148,6 +149,9 @@ struct FunctionState {
   std::vector<Environment*> idle;  // LIFO: the most recently used stays warm
   std::deque<std::unique_ptr<Invocation>> queue;
   int starting = 0;
+  // Environments that answered and will call /next again soon: a queued invocation waits
+  // for them rather than cold-starting another (sequential callers stay warm).
+  int finishing = 0;
   bool removed = false;
 };
 
@@ -187,6 +191,12 @@ struct Invoker::Impl {
                        const std::string& body, const std::string& error_type,
                        const std::string& log_text);
   void schedule_reaper();
+  void clear_finishing(Environment& env) {
+    if (env.finishing) {
+      env.finishing = false;
+      env.fn->finishing--;
+    }
+  }
   std::string task_root(const registry::FunctionRecord& r) const {
     return opt.packages_root + "/" + r.package_id + "/tree";
   }
@@ -364,7 +374,8 @@ void Invoker::Impl::dispatch(const std::shared_ptr<FunctionState>& fn,
 }
 
 void Invoker::Impl::maybe_spawn(const std::shared_ptr<FunctionState>& fn) {
-  while (!fn->queue.empty() && fn->starting < static_cast<int>(fn->queue.size())) {
+  while (!fn->queue.empty() &&
+         fn->starting + fn->finishing < static_cast<int>(fn->queue.size())) {
     int fn_envs = 0;
     for (auto& e : fn->envs)
       if (e->state != Environment::State::kDead) fn_envs++;
@@ -499,6 +510,7 @@ void Invoker::Impl::became_ready(Environment& env) {
       env.init_log.clear();
     }
   }
+  clear_finishing(env);
   env.current.reset();
   env.answered = false;
   env.state = Environment::State::kIdle;
@@ -556,6 +568,18 @@ void Invoker::Impl::complete(Environment& env, std::string body, bool function_e
   env.timer.cancel();
   env.drain_pipes();
   env.answered = true;
+  if (env.state == Environment::State::kBusy && !env.finishing) {
+    env.finishing = true;
+    env.fn->finishing++;
+    // A runtime that never calls /next again must not hold queued callers hostage.
+    Environment* e = &env;
+    env.timer.expires_after(std::chrono::seconds(1));
+    env.timer.async_wait([this, e, alive = env.alive](boost::system::error_code ec) {
+      if (ec || !*alive || !e->finishing) return;
+      clear_finishing(*e);
+      maybe_spawn(e->fn);
+    });
+  }
   auto& inv = env.current;
   const auto now = Clock::now();
   microseconds duration = duration_cast<microseconds>(now - inv->start);
@@ -644,6 +668,7 @@ void Invoker::Impl::fail_invocation(std::unique_ptr<Invocation> inv,
 void Invoker::Impl::kill(Environment& env) {
   if (env.state == Environment::State::kDead) return;
   if (env.state == Environment::State::kStarting) env.fn->starting--;
+  clear_finishing(env);
   env.state = Environment::State::kDead;
   env.timer.cancel();
   live_envs--;
@@ -669,6 +694,7 @@ void Invoker::Impl::on_exit(Environment& env) {
   const bool was_starting = env.state == Environment::State::kStarting;
   if (!was_dead) {
     if (was_starting) env.fn->starting--;
+    clear_finishing(env);
     live_envs--;
     env.state = Environment::State::kDead;
     env.timer.cancel();

@@ -218,7 +218,9 @@ class Extractor {
   Result<void> run(std::string_view zip) {
     std::unique_ptr<archive, ArchiveFree> a(archive_read_new());
     if (!a) return Error::make(Code::kInternal, "archive_read_new: out of memory");
-    archive_read_support_format_zip(a.get());
+    // The seekable reader walks the central directory, as Lambda does: a zip whose end
+    // record is missing or truncated is corrupt even if its local entries look fine.
+    archive_read_support_format_zip_seekable(a.get());
     if (archive_read_open_memory(a.get(), zip.data(), zip.size()) != ARCHIVE_OK) {
       return invalid(kUnzipFailed);
     }

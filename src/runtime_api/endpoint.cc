@@ -9,9 +9,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <limits>
 #include <set>
 
 #include "common/encoding.h"
+#include "runtime_api/linger.h"
 
 namespace lambdad::runtime_api {
 
@@ -106,7 +108,9 @@ asio::awaitable<void> session(std::shared_ptr<Endpoint::State> st, tcp::socket s
   beast::flat_buffer buf;
   for (;;) {
     http::request_parser<http::string_body> parser;
-    parser.body_limit(kMaxResponseBytes);
+    // Beast checks Content-Length against body_limit while reading the header; lift it
+    // there so an oversize body gets Lambda's 413 instead of a dropped connection.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     auto [ec, n] = co_await http::async_read_header(sock, buf, parser, kTuple);
     if (ec || st->handler == nullptr) break;
     const auto& head = parser.get();
@@ -117,6 +121,7 @@ asio::awaitable<void> session(std::shared_ptr<Endpoint::State> st, tcp::socket s
     const bool is_post = head.method() == http::verb::post;
     Response res;
     bool close = false;
+    parser.body_limit(kMaxResponseBytes);
 
     std::string_view id, verb;
     const bool known = rest.substr(0, kPrefix.size()) == kPrefix;
@@ -186,7 +191,12 @@ asio::awaitable<void> session(std::shared_ptr<Endpoint::State> st, tcp::socket s
     }
     res.keep_alive(!close && head.keep_alive());
     auto [ec3, n3] = co_await http::async_write(sock, res, kTuple);
-    if (ec3 || close || !res.keep_alive()) break;
+    if (ec3) break;
+    if (close && !parser.is_done()) {
+      co_await linger_close(sock);
+      break;
+    }
+    if (close || !res.keep_alive()) break;
   }
   st->sockets.erase(&sock);
   beast::error_code ignored;

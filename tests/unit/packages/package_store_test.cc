@@ -248,6 +248,9 @@ TEST_F(PackageStoreTest, CorruptZipIsRejectedWithLambdaMessage) {
   const std::string good = py_zip("add('bootstrap', 'x' * 100000)\n");
   // Cut off the end: the central directory is gone.
   expect_invalid(store, good.substr(0, good.size() / 2), kUnzipFailed);
+  // Only the end-of-central-directory record cut: local entries still read fine.
+  const std::string small = py_zip("add('bootstrap', 'hi')\n");
+  expect_invalid(store, small.substr(0, small.size() - 40), kUnzipFailed);
   // Flip bytes inside the compressed data: inflate or the CRC check fails.
   std::string flipped = good;
   for (size_t i = 60; i < 90 && i < flipped.size(); ++i) flipped[i] ^= 0x5a;
