@@ -16,8 +16,8 @@
 
 #include "api/errors.h"
 #include "api/routes.h"
-#include "runtime_api/linger.h"
 #include "common/encoding.h"
+#include "runtime_api/linger.h"
 
 namespace lambdad::api {
 
@@ -53,9 +53,7 @@ struct NullHandler {
   bool on_string(boost::json::string_view, std::size_t, boost::json::error_code&) { return true; }
   bool on_number_part(boost::json::string_view, boost::json::error_code&) { return true; }
   bool on_int64(std::int64_t, boost::json::string_view, boost::json::error_code&) { return true; }
-  bool on_uint64(std::uint64_t, boost::json::string_view, boost::json::error_code&) {
-    return true;
-  }
+  bool on_uint64(std::uint64_t, boost::json::string_view, boost::json::error_code&) { return true; }
   bool on_double(double, boost::json::string_view, boost::json::error_code&) { return true; }
   bool on_bool(bool, boost::json::error_code&) { return true; }
   bool on_null(boost::json::error_code&) { return true; }
@@ -137,8 +135,9 @@ Target parse_function_name(const std::string& raw) {
 namespace {
 std::optional<std::string> percent_decode_strict(std::string_view in) {
   for (size_t i = 0; i < in.size(); ++i)
-    if (in[i] == '%' && (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
-                         !std::isxdigit(static_cast<unsigned char>(in[i + 2]))))
+    if (in[i] == '%' &&
+        (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
+         !std::isxdigit(static_cast<unsigned char>(in[i + 2]))))
       return std::nullopt;
   return percent_decode(in);
 }
@@ -271,7 +270,8 @@ std::optional<HttpResponse> prepare_invoke(Server::Impl& self, const std::string
     if (std::string why = json_problem(body); !why.empty())
       return lambda_error(400, "InvalidRequestContentException",
                           "Could not parse request body into json: Could not parse payload into "
-                          "json: " + why);
+                          "json: " +
+                              why);
   }
   if (auto it = req.find("X-Amz-Client-Context"); it != req.end() && !it->value().empty()) {
     if (it->value().size() > 3583)
@@ -322,14 +322,13 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
     std::optional<HttpResponse> early;
     const auto length = parser.content_length();
     if (length && *length > limit) {
-      early = is_invoke
-                  ? lambda_error(413, "RequestEntityTooLargeException",
-                                 std::to_string(*length) +
-                                     " byte payload is too large for the RequestResponse "
-                                     "invocation type (limit 6291456 bytes)")
-                  : lambda_error(413, "RequestEntityTooLargeException",
-                                 "Request must be smaller than 69905067 bytes for the " +
-                                     operation_name(method, path) + " operation");
+      early = is_invoke ? lambda_error(413, "RequestEntityTooLargeException",
+                                       std::to_string(*length) +
+                                           " byte payload is too large for the RequestResponse "
+                                           "invocation type (limit 6291456 bytes)")
+                        : lambda_error(413, "RequestEntityTooLargeException",
+                                       "Request must be smaller than 69905067 bytes for the " +
+                                           operation_name(method, path) + " operation");
     } else if (!parser.is_done()) {
       if (auto it = parser.get().find(http::field::expect);
           it != parser.get().end() && beast::iequals(it->value(), "100-continue")) {
@@ -377,8 +376,8 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
         res.set("x-amzn-RequestId", rid);
         res.prepare_payload();
       } else {
-        invoke::InvokeResult result = co_await async_invoke(&self->invoker, &ireq,
-                                                            asio::use_awaitable);
+        invoke::InvokeResult result =
+            co_await async_invoke(&self->invoker, &ireq, asio::use_awaitable);
         if (self->stopped) break;
         rid = result.request_id;
         HttpResponse hr = invoke_result_response(result);

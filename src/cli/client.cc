@@ -28,7 +28,8 @@ std::string endpoint_url(Args& args) {
   for (size_t i = 0; i + 1 < args.rest.size(); ++i) {
     if (args.rest[i] == "--endpoint-url") {
       std::string v = args.rest[i + 1];
-      args.rest.erase(args.rest.begin() + static_cast<long>(i), args.rest.begin() + static_cast<long>(i) + 2);
+      args.rest.erase(args.rest.begin() + static_cast<long>(i),
+                      args.rest.begin() + static_cast<long>(i) + 2);
       return v;
     }
   }
@@ -46,8 +47,7 @@ struct Reply {
 };
 
 Reply request(const std::string& url, http::verb method, const std::string& target,
-              const std::vector<std::pair<std::string, std::string>>& headers,
-              std::string body) {
+              const std::vector<std::pair<std::string, std::string>>& headers, std::string body) {
   std::string rest = url;
   if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
@@ -98,14 +98,20 @@ int invoke(Args& args) {
   std::string type = "RequestResponse";
   for (size_t i = 0; i < args.rest.size(); ++i) {
     const std::string& a = args.rest[i];
-    if ((a == "-d" || a == "--payload") && i + 1 < args.rest.size()) payload = args.rest[++i];
-    else if (a == "--payload-file" && i + 1 < args.rest.size()) payload = read_file(args.rest[++i]);
-    else if (a == "--log") log = true;
-    else if (a == "--event") type = "Event";
-    else if (name.empty() && !a.starts_with("-")) name = a;
+    if ((a == "-d" || a == "--payload") && i + 1 < args.rest.size())
+      payload = args.rest[++i];
+    else if (a == "--payload-file" && i + 1 < args.rest.size())
+      payload = read_file(args.rest[++i]);
+    else if (a == "--log")
+      log = true;
+    else if (a == "--event")
+      type = "Event";
+    else if (name.empty() && !a.starts_with("-"))
+      name = a;
     else {
-      std::fprintf(stderr, "usage: lambdad invoke NAME [-d JSON | --payload-file F] [--log] "
-                           "[--event] [--endpoint-url URL]\n");
+      std::fprintf(stderr,
+                   "usage: lambdad invoke NAME [-d JSON | --payload-file F] [--log] "
+                   "[--event] [--endpoint-url URL]\n");
       return 2;
     }
   }
@@ -140,9 +146,12 @@ int logs(Args& args) {
   bool follow = false;
   for (size_t i = 0; i < args.rest.size(); ++i) {
     const std::string& a = args.rest[i];
-    if (a == "--data-dir" && i + 1 < args.rest.size()) data_dir = args.rest[++i];
-    else if (a == "--follow" || a == "-f") follow = true;
-    else if (name.empty() && !a.starts_with("-")) name = a;
+    if (a == "--data-dir" && i + 1 < args.rest.size())
+      data_dir = args.rest[++i];
+    else if (a == "--follow" || a == "-f")
+      follow = true;
+    else if (name.empty() && !a.starts_with("-"))
+      name = a;
     else {
       std::fprintf(stderr, "usage: lambdad logs NAME [--follow] [--data-dir DIR]\n");
       return 2;

@@ -34,17 +34,22 @@ int serve(Args& args) {
       }
       return args.rest[++i];
     };
-    if (a == "--listen") listen = value();
-    else if (a == "--data-dir") data_dir = value();
-    else if (a == "--max-environments") iopt.max_environments = std::stoi(value());
+    if (a == "--listen")
+      listen = value();
+    else if (a == "--data-dir")
+      data_dir = value();
+    else if (a == "--max-environments")
+      iopt.max_environments = std::stoi(value());
     else if (a == "--max-environments-per-function")
       iopt.max_environments_per_function = std::stoi(value());
-    else if (a == "--max-queue") iopt.max_queue_per_function = std::stoi(value());
+    else if (a == "--max-queue")
+      iopt.max_queue_per_function = std::stoi(value());
     else if (a == "--idle-timeout")
       iopt.idle_timeout = std::chrono::milliseconds(std::stoll(value()) * 1000);
-    else if (a == "--region") iopt.region = value();
-    else if (a == "--no-isolation") { /* the only spawner today is the plain process one */ }
-    else {
+    else if (a == "--region")
+      iopt.region = value();
+    else if (a == "--no-isolation") { /* the only spawner today is the plain process one */
+    } else {
       std::fprintf(stderr,
                    "usage: lambdad serve [--listen HOST:PORT] [--data-dir DIR] "
                    "[--max-environments N] [--max-environments-per-function N] [--max-queue N] "

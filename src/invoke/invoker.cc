@@ -5,10 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -33,8 +33,7 @@ constexpr size_t kTailBytes = 4096;
 constexpr size_t kMaxInvocationLog = 256 * 1024;
 
 int64_t epoch_ms() {
-  return duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string json_escape(std::string_view s) {
@@ -42,11 +41,21 @@ std::string json_escape(std::string_view s) {
   out.reserve(s.size() + 8);
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -61,8 +70,8 @@ std::string json_escape(std::string_view s) {
 }
 
 std::string error_json(std::string_view type, std::string_view message) {
-  return "{\"errorType\":\"" + json_escape(type) + "\",\"errorMessage\":\"" +
-         json_escape(message) + "\"}";
+  return "{\"errorType\":\"" + json_escape(type) + "\",\"errorMessage\":\"" + json_escape(message) +
+         "\"}";
 }
 
 std::string trace_id() {
@@ -129,14 +138,14 @@ struct Environment final : runtime_api::Handler {
   std::unique_ptr<runtime_api::Endpoint> endpoint;
   Deliver pending_next;
   std::unique_ptr<Invocation> current;
-  bool answered = false;  // current invocation already completed (waiting for /next)
+  bool answered = false;   // current invocation already completed (waiting for /next)
   bool finishing = false;  // answered and counted in FunctionState::finishing
   asio::steady_timer timer;
   Clock::time_point spawned_at = Clock::now();
   Clock::time_point idle_since = Clock::now();
   bool initialized = false;
   std::optional<microseconds> init_duration;  // reported on the first invocation
-  std::string init_log;                        // output before the first invocation
+  std::string init_log;                       // output before the first invocation
   std::string init_error_body;
   std::string init_error_type;
   std::string log_stream;
@@ -177,8 +186,8 @@ struct Invoker::Impl {
   bool spawn(const std::shared_ptr<FunctionState>& fn);
   void assign(Environment& env, std::unique_ptr<Invocation> inv);
   void became_ready(Environment& env);
-  void complete(Environment& env, std::string body, bool function_error,
-                const std::string& status, const std::string& error_type);
+  void complete(Environment& env, std::string body, bool function_error, const std::string& status,
+                const std::string& error_type);
   void finish(std::unique_ptr<Invocation> inv, InvokeResult result, int64_t billed,
               const std::shared_ptr<const registry::FunctionRecord>& cfg, microseconds duration,
               std::optional<microseconds> init, int max_mem, const std::string& status,
@@ -240,13 +249,13 @@ void Environment::on_output(std::string_view bytes) {
 }
 
 void Environment::start_reading(asio::posix::stream_descriptor& sd, std::array<char, 4096>& buf) {
-  sd.async_read_some(asio::buffer(buf), [this, &sd, &buf, alive = alive](
-                                            boost::system::error_code ec, size_t n) {
-    if (!*alive) return;
-    if (ec) return;  // EOF: the process closed its output
-    on_output(std::string_view(buf.data(), n));
-    start_reading(sd, buf);
-  });
+  sd.async_read_some(asio::buffer(buf),
+                     [this, &sd, &buf, alive = alive](boost::system::error_code ec, size_t n) {
+                       if (!*alive) return;
+                       if (ec) return;  // EOF: the process closed its output
+                       on_output(std::string_view(buf.data(), n));
+                       start_reading(sd, buf);
+                     });
 }
 
 // Output written just before a /response may still sit in the pipe: take it now so it
@@ -323,13 +332,15 @@ runtime_api::PostResult Environment::error(std::string_view request_id, std::str
 
 void Environment::response_too_large(std::string_view request_id, uint64_t size) {
   if (!current || answered || current->req.request_id != request_id) return;
-  const std::string msg =
-      size ? "Response payload size (" + std::to_string(size) +
-                 " bytes) exceeded maximum allowed payload size (6291556 bytes)."
-           : std::string("Response payload size exceeded maximum allowed payload size "
-                         "(6291556 bytes).");
+  const std::string msg = size
+                              ? "Response payload size (" + std::to_string(size) +
+                                    " bytes) exceeded maximum allowed payload size (6291556 bytes)."
+                              : std::string(
+                                    "Response payload size exceeded maximum allowed payload size "
+                                    "(6291556 bytes).");
   on_output("");
-  inv.complete(*this, "{\"errorMessage\":\"" + msg + "\",\"errorType\":\"Function.ResponseSizeTooLarge\"}",
+  inv.complete(*this,
+               "{\"errorMessage\":\"" + msg + "\",\"errorType\":\"Function.ResponseSizeTooLarge\"}",
                true, "error", "Function.ResponseSizeTooLarge");
 }
 
@@ -374,8 +385,7 @@ void Invoker::Impl::dispatch(const std::shared_ptr<FunctionState>& fn,
 }
 
 void Invoker::Impl::maybe_spawn(const std::shared_ptr<FunctionState>& fn) {
-  while (!fn->queue.empty() &&
-         fn->starting + fn->finishing < static_cast<int>(fn->queue.size())) {
+  while (!fn->queue.empty() && fn->starting + fn->finishing < static_cast<int>(fn->queue.size())) {
     int fn_envs = 0;
     for (auto& e : fn->envs)
       if (e->state != Environment::State::kDead) fn_envs++;
@@ -422,13 +432,14 @@ bool Invoker::Impl::spawn(const std::shared_ptr<FunctionState>& fn) {
   spec.executable = root + "/bootstrap";
   spec.working_dir = root;
   spec.memory_mb = cfg->memory_mb;
-  auto add = [&spec](const std::string& k, const std::string& v) { spec.env.push_back(k + "=" + v); };
+  auto add = [&spec](const std::string& k, const std::string& v) {
+    spec.env.push_back(k + "=" + v);
+  };
   // Customer variables first; reserved ones are rejected at configuration time anyway.
   for (const auto& [k, v] : cfg->environment) add(k, v);
   add("PATH", "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin");
-  add("LD_LIBRARY_PATH",
-      "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:" + root + ":" + root +
-          "/lib:/opt/lib");
+  add("LD_LIBRARY_PATH", "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:" + root +
+                             ":" + root + "/lib:/opt/lib");
   add("LANG", "en_US.UTF-8");
   add("TZ", ":UTC");
   add("AWS_LAMBDA_RUNTIME_API", env->endpoint->address());
@@ -445,7 +456,8 @@ bool Invoker::Impl::spawn(const std::shared_ptr<FunctionState>& fn) {
   add("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
   add("AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR");
   add("AWS_LAMBDA_LOG_FORMAT", "Text");
-  if (cfg->runtime.rfind("provided", 0) != 0) add("AWS_EXECUTION_ENV", "AWS_Lambda_" + cfg->runtime);
+  if (cfg->runtime.rfind("provided", 0) != 0)
+    add("AWS_EXECUTION_ENV", "AWS_Lambda_" + cfg->runtime);
   // Local credentials so SDK clients inside functions can sign requests to lambdad.
   add("AWS_ACCESS_KEY_ID", "lambdad");
   add("AWS_SECRET_ACCESS_KEY", "lambdad");
@@ -459,10 +471,11 @@ bool Invoker::Impl::spawn(const std::shared_ptr<FunctionState>& fn) {
     const std::string msg = "RequestId: " + inv->req.request_id +
                             " Error: Couldn't find valid bootstrap(s): [/var/task/bootstrap "
                             "/opt/bootstrap]";
-    const bool missing = child.error().code == Code::kNotFound ||
-                         child.error().code == Code::kInvalidArgument;
+    const bool missing =
+        child.error().code == Code::kNotFound || child.error().code == Code::kInvalidArgument;
     const std::string type = missing ? "Runtime.InvalidEntrypoint" : "Runtime.Unknown";
-    const std::string text = missing ? msg : "RequestId: " + inv->req.request_id + " Error: " + child.error().message();
+    const std::string text =
+        missing ? msg : "RequestId: " + inv->req.request_id + " Error: " + child.error().message();
     fail_invocation(std::move(inv), cfg, error_json(type, text), type, text + "\n" + type + "\n");
     return !fn->queue.empty();  // let the next queued one try (it will fail the same way)
   }
@@ -486,8 +499,8 @@ bool Invoker::Impl::spawn(const std::shared_ptr<FunctionState>& fn) {
     if (ec || !*alive || e->state != Environment::State::kStarting) return;
     e->init_error_type = "Runtime.Unknown";
     e->init_error_body = error_json(
-        "Runtime.Unknown", "Init timed out after " +
-                               std::to_string(opt.init_timeout.count() / 1000) + ".00 seconds");
+        "Runtime.Unknown",
+        "Init timed out after " + std::to_string(opt.init_timeout.count() / 1000) + ".00 seconds");
     kill(*e);
   });
   fn->starting++;
@@ -587,8 +600,7 @@ void Invoker::Impl::complete(Environment& env, std::string body, bool function_e
   auto init = env.init_duration;
   env.init_duration.reset();
   // Custom runtimes are billed for init too (ceil(duration + init)).
-  const int64_t billed =
-      metering::billed_ms(duration + (init ? *init : microseconds(0)));
+  const int64_t billed = metering::billed_ms(duration + (init ? *init : microseconds(0)));
   InvokeResult r;
   r.body = std::move(body);
   if (function_error) r.function_error = "Unhandled";
@@ -620,8 +632,8 @@ void Invoker::Impl::finish(std::unique_ptr<Invocation> inv, InvokeResult r, int6
   inv->log += metering::end_line(inv->req.request_id);
   inv->log += metering::report_line(f);
   if (inv->req.tail) {
-    r.log_tail = inv->log.size() > kTailBytes ? inv->log.substr(inv->log.size() - kTailBytes)
-                                              : inv->log;
+    r.log_tail =
+        inv->log.size() > kTailBytes ? inv->log.substr(inv->log.size() - kTailBytes) : inv->log;
   }
   r.request_id = inv->req.request_id;
   stats.invocations++;
@@ -638,9 +650,9 @@ void Invoker::Impl::finish(std::unique_ptr<Invocation> inv, InvokeResult r, int6
     u.init_us = init ? init->count() : 0;
     u.max_memory_used_mb = max_mem;
     u.status = status.empty() ? "ok" : status;
-    u.cost_pico = metering::compute_cost_pico(billed, cfg->memory_mb, cfg->architecture,
-                                              opt.prices) +
-                  opt.prices.per_request;
+    u.cost_pico =
+        metering::compute_cost_pico(billed, cfg->memory_mb, cfg->architecture, opt.prices) +
+        opt.prices.per_request;
     usage->record(std::move(u));
   }
   logs.append(cfg->name, std::move(inv->log));
@@ -707,10 +719,10 @@ void Invoker::Impl::on_exit(Environment& env) {
   if (env.current && !env.answered) {
     // Died mid-invocation.
     const std::string id = env.current->req.request_id;
-    const std::string msg = "RequestId: " + id + " Error: Runtime exited " +
-                            (WIFEXITED(status) && WEXITSTATUS(status) == 0
-                                 ? std::string("without providing a reason")
-                                 : "with error: " + why);
+    const std::string msg =
+        "RequestId: " + id + " Error: Runtime exited " +
+        (WIFEXITED(status) && WEXITSTATUS(status) == 0 ? std::string("without providing a reason")
+                                                       : "with error: " + why);
     env.current->log += msg + "\nRuntime.ExitError\n";
     complete(env, error_json("Runtime.ExitError", msg), true, "error", "Runtime.ExitError");
   } else if ((was_starting || !env.init_error_body.empty()) && !env.initialized &&
@@ -723,11 +735,10 @@ void Invoker::Impl::on_exit(Environment& env) {
     std::string type = env.init_error_type;
     if (body.empty()) {
       type = "Runtime.ExitError";
-      const std::string msg = "RequestId: " + inv->req.request_id +
-                              " Error: Runtime exited " +
-                              (WIFEXITED(status) && WEXITSTATUS(status) == 0
-                                   ? std::string("without providing a reason")
-                                   : "with error: " + why);
+      const std::string msg =
+          "RequestId: " + inv->req.request_id + " Error: Runtime exited " +
+          (WIFEXITED(status) && WEXITSTATUS(status) == 0 ? std::string("without providing a reason")
+                                                         : "with error: " + why);
       body = error_json(type, msg);
       env.init_log += msg + "\nRuntime.ExitError\n";
     }
@@ -875,9 +886,10 @@ void Invoker::shutdown() {
     for (auto& e : fn->envs) {
       if (e->current && !e->answered) {
         e->drain_pipes();
-        impl_->complete(*e, error_json("Runtime.ExitError", "RequestId: " + e->current->req.request_id +
-                                                         " Error: lambdad is shutting down"),
-                 true, "error", "Runtime.ExitError");
+        impl_->complete(*e,
+                        error_json("Runtime.ExitError", "RequestId: " + e->current->req.request_id +
+                                                            " Error: lambdad is shutting down"),
+                        true, "error", "Runtime.ExitError");
       }
       impl_->kill(*e);
     }

@@ -26,7 +26,7 @@ struct Options {
   std::string region = "us-east-1";
   std::string account = "000000000000";
   std::string packages_root;  // PackageStore::tree_path(id) = packages_root + "/" + id + "/tree"
-  int max_environments = 64;               // server-wide concurrent environments
+  int max_environments = 64;  // server-wide concurrent environments
   int max_environments_per_function = 64;  // per function (Lambda: account limit)
   int max_queue_per_function = 256;        // waiting invocations before 429
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
@@ -35,12 +35,12 @@ struct Options {
 };
 
 struct InvokeRequest {
-  std::string function;          // unqualified name
+  std::string function;  // unqualified name
   std::string qualifier = "$LATEST";
-  std::string invoked_arn;       // as the caller named it (ARN form)
+  std::string invoked_arn;  // as the caller named it (ARN form)
   std::string payload;
-  std::string client_context;    // decoded JSON, "" when none
-  std::string request_id;        // generated when empty
+  std::string client_context;  // decoded JSON, "" when none
+  std::string request_id;      // generated when empty
   bool tail = false;
 };
 
@@ -53,9 +53,9 @@ struct InvokeResult {
   std::string reason;
   std::string request_id;
   std::string body;
-  std::string function_error;    // "Unhandled" or ""
+  std::string function_error;  // "Unhandled" or ""
   std::string executed_version = "$LATEST";
-  std::string log_tail;          // last 4 KB of this invocation's log (when tail)
+  std::string log_tail;  // last 4 KB of this invocation's log (when tail)
 };
 
 struct Stats {

@@ -12,9 +12,9 @@ namespace lambdad::metering {
 
 // Prices in pico-dollars (1e-12 $), first tier of AWS's published on-demand prices (us-east-1).
 struct Prices {
-  int64_t x86_per_gb_second = 16'666'700;   // $0.0000166667
-  int64_t arm_per_gb_second = 13'333'400;   // $0.0000133334
-  int64_t per_request = 200'000;            // $0.20 per 1M requests
+  int64_t x86_per_gb_second = 16'666'700;  // $0.0000166667
+  int64_t arm_per_gb_second = 13'333'400;  // $0.0000133334
+  int64_t per_request = 200'000;           // $0.20 per 1M requests
 };
 
 // Billed duration: ceil to 1 ms.

@@ -33,12 +33,15 @@ void LogSink::append(const std::string& function, std::string text) {
   {
     std::lock_guard lock(mu_);
     queue_.emplace_back(function, std::move(text));
+    if (queue_.size() < kWakeBatch) return;  // the writer's tick picks it up
   }
   cv_.notify_one();
 }
 
 void LogSink::flush() {
   std::unique_lock lock(mu_);
+  flush_requested_ = true;
+  cv_.notify_one();
   drained_.wait(lock, [this] { return queue_.empty() && !busy_; });
 }
 
@@ -50,7 +53,15 @@ void LogSink::run() {
   std::map<std::string, Open> files;
   std::unique_lock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    // Wake on a tick, not per record: one futex wake and one write (or one SQLite
+    // transaction) per batch instead of per invocation.
+    cv_.wait_for(lock, kTick,
+                 [this] { return stop_ || flush_requested_ || queue_.size() >= kWakeBatch; });
+    flush_requested_ = false;
+    if (queue_.empty() && !stop_) {
+      drained_.notify_all();
+      continue;
+    }
     if (queue_.empty() && stop_) break;
     auto batch = std::move(queue_);
     queue_.clear();

@@ -4,6 +4,7 @@
 // Thread rules: append() is safe from any thread and never blocks on I/O.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -34,8 +35,11 @@ class LogSink {
   std::condition_variable cv_;
   std::condition_variable drained_;
   std::deque<std::pair<std::string, std::string>> queue_;  // GUARDED_BY(mu_)
-  bool stop_ = false;                                       // GUARDED_BY(mu_)
-  bool busy_ = false;                                       // GUARDED_BY(mu_)
+  bool stop_ = false;
+  bool flush_requested_ = false;  // GUARDED_BY(mu_)
+  static constexpr size_t kWakeBatch = 4096;
+  static constexpr std::chrono::milliseconds kTick{50};
+  bool busy_ = false;  // GUARDED_BY(mu_)
   std::thread thread_;
 };
 

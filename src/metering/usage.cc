@@ -19,8 +19,9 @@ constexpr const char* kSchema =
 Result<sqlite3*> open_db(const std::string& data_dir) {
   sqlite3* db = nullptr;
   const std::string path = data_dir + "/usage.db";
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                             SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
     std::string msg = "open " + path + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_close(db);
     return Error::make(Code::kInternal, msg);
@@ -46,7 +47,9 @@ Result<std::unique_ptr<UsageRecorder>> UsageRecorder::open(const std::string& da
   return std::unique_ptr<UsageRecorder>(new UsageRecorder(*db));
 }
 
-UsageRecorder::UsageRecorder(sqlite3* db) : db_(db) { thread_ = std::thread([this] { run(); }); }
+UsageRecorder::UsageRecorder(sqlite3* db) : db_(db) {
+  thread_ = std::thread([this] { run(); });
+}
 
 UsageRecorder::~UsageRecorder() {
   {
@@ -62,23 +65,33 @@ void UsageRecorder::record(UsageRecord r) {
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(r));
+    if (queue_.size() < kWakeBatch) return;  // the writer's tick picks it up
   }
   cv_.notify_one();
 }
 
 void UsageRecorder::flush() {
   std::unique_lock lock(mu_);
+  flush_requested_ = true;
+  cv_.notify_one();
   drained_.wait(lock, [this] { return queue_.empty() && !busy_; });
 }
 
 void UsageRecorder::run() {
   sqlite3_stmt* ins = nullptr;
-  sqlite3_prepare_v2(db_,
-                     "INSERT INTO usage VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", -1,
+  sqlite3_prepare_v2(db_, "INSERT INTO usage VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", -1,
                      &ins, nullptr);
   std::unique_lock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    // Wake on a tick, not per record: one futex wake and one write (or one SQLite
+    // transaction) per batch instead of per invocation.
+    cv_.wait_for(lock, kTick,
+                 [this] { return stop_ || flush_requested_ || queue_.size() >= kWakeBatch; });
+    flush_requested_ = false;
+    if (queue_.empty() && !stop_) {
+      drained_.notify_all();
+      continue;
+    }
     if (queue_.empty() && stop_) break;
     auto batch = std::move(queue_);
     queue_.clear();
@@ -113,8 +126,7 @@ void UsageRecorder::run() {
 }
 
 Result<std::vector<UsageSummary>> summarize_usage(const std::string& data_dir,
-                                                  const std::string& function,
-                                                  int64_t since_ms) {
+                                                  const std::string& function, int64_t since_ms) {
   auto db = open_db(data_dir);
   if (!db) return db.error();
   sqlite3_stmt* q = nullptr;

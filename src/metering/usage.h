@@ -4,6 +4,7 @@
 // functions open their own read connection and may block (CLI, console).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -28,10 +29,10 @@ struct UsageRecord {
   int memory_mb = 128;
   int64_t duration_us = 0;
   int64_t billed_ms = 0;
-  int64_t init_us = 0;       // 0 when warm
+  int64_t init_us = 0;  // 0 when warm
   int max_memory_used_mb = 0;
-  std::string status;        // "ok", "error", "timeout", "throttled"
-  int64_t cost_pico = 0;     // compute + request charge
+  std::string status;     // "ok", "error", "timeout", "throttled"
+  int64_t cost_pico = 0;  // compute + request charge
 };
 
 class UsageRecorder {
@@ -50,8 +51,11 @@ class UsageRecorder {
   std::condition_variable cv_;
   std::condition_variable drained_;
   std::deque<UsageRecord> queue_;  // GUARDED_BY(mu_)
-  bool stop_ = false;              // GUARDED_BY(mu_)
-  bool busy_ = false;              // GUARDED_BY(mu_)
+  bool stop_ = false;
+  bool flush_requested_ = false;  // GUARDED_BY(mu_)
+  static constexpr size_t kWakeBatch = 4096;
+  static constexpr std::chrono::milliseconds kTick{200};
+  bool busy_ = false;  // GUARDED_BY(mu_)
   std::thread thread_;
 };
 

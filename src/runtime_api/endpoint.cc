@@ -66,9 +66,9 @@ std::string escape(std::string_view s) {
 }
 
 Response error_reply(unsigned version, int status, std::string_view type, std::string_view msg) {
-  return json_reply(version, status,
-                    "{\"errorMessage\":\"" + escape(msg) + "\",\"errorType\":\"" + escape(type) +
-                        "\"}");
+  return json_reply(
+      version, status,
+      "{\"errorMessage\":\"" + escape(msg) + "\",\"errorType\":\"" + escape(type) + "\"}");
 }
 
 Response post_reply(unsigned version, const PostResult& r) {
@@ -126,8 +126,8 @@ asio::awaitable<void> session(std::shared_ptr<Endpoint::State> st, tcp::socket s
     std::string_view id, verb;
     const bool known = rest.substr(0, kPrefix.size()) == kPrefix;
     if (known) rest.remove_prefix(kPrefix.size());
-    const bool is_result =
-        known && is_post && split_invocation(rest, id, verb) && (verb == "response" || verb == "error");
+    const bool is_result = known && is_post && split_invocation(rest, id, verb) &&
+                           (verb == "response" || verb == "error");
     const std::string request_id(id);
 
     if (is_result && verb == "response" && parser.content_length() &&
@@ -166,8 +166,8 @@ asio::awaitable<void> session(std::shared_ptr<Endpoint::State> st, tcp::socket s
           auto trailer_body = req.find("Lambda-Runtime-Function-Error-Body");
           if (verb == "error") {
             std::string type = trailer_type != req.end() ? std::string(trailer_type->value()) : "";
-            res = post_reply(version, st->handler->error(request_id, std::move(req.body()),
-                                                         std::move(type)));
+            res = post_reply(
+                version, st->handler->error(request_id, std::move(req.body()), std::move(type)));
           } else if (trailer_body != req.end() && trailer_type != req.end()) {
             auto decoded = base64_decode(trailer_body->value());
             res = post_reply(version,
@@ -179,9 +179,9 @@ asio::awaitable<void> session(std::shared_ptr<Endpoint::State> st, tcp::socket s
         } else if (known && is_post && rest == "init/error") {
           auto type = req.find("Lambda-Runtime-Function-Error-Type");
           res = post_reply(version,
-                           st->handler->init_error(std::move(req.body()),
-                                                   type != req.end() ? std::string(type->value())
-                                                                     : std::string()));
+                           st->handler->init_error(
+                               std::move(req.body()),
+                               type != req.end() ? std::string(type->value()) : std::string()));
         } else if (target == "/2018-06-01/ping" || target == "/ping") {
           res = json_reply(version, 200, "{}");
         } else {

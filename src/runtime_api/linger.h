@@ -31,8 +31,8 @@ inline boost::asio::awaitable<void> linger_close(boost::asio::ip::tcp::socket& s
   uint64_t total = 0;
   constexpr uint64_t kMaxDiscard = 256ull * 1024 * 1024;
   while (total < kMaxDiscard) {
-    auto [e, n] = co_await sock.async_read_some(asio::buffer(scratch),
-                                                asio::as_tuple(asio::use_awaitable));
+    auto [e, n] =
+        co_await sock.async_read_some(asio::buffer(scratch), asio::as_tuple(asio::use_awaitable));
     if (e) break;
     total += n;
   }
