@@ -368,20 +368,24 @@ void Invoker::Impl::dispatch(const std::shared_ptr<FunctionState>& fn,
     assign(*env, std::move(inv));
     return;
   }
-  if (static_cast<int>(fn->queue.size()) >= opt.max_queue_per_function) {
+  fn->queue.push_back(std::move(inv));
+  maybe_spawn(fn);
+  // Waiting beyond what starting (or just-answered) environments will take is the bounded
+  // queue; past it the caller is throttled, as Lambda throttles past its concurrency.
+  const int covered = fn->starting + fn->finishing;
+  if (static_cast<int>(fn->queue.size()) - covered > opt.max_queue_per_function) {
+    auto last = std::move(fn->queue.back());
+    fn->queue.pop_back();
     stats.throttles++;
     InvokeResult r;
     r.status = 429;
     r.error_type = "TooManyRequestsException";
     r.error_message = "Rate Exceeded.";
     r.reason = "ConcurrentInvocationLimitExceeded";
-    r.request_id = inv->req.request_id;
-    auto done = std::move(inv->done);
+    r.request_id = last->req.request_id;
+    auto done = std::move(last->done);
     done(std::move(r));
-    return;
   }
-  fn->queue.push_back(std::move(inv));
-  maybe_spawn(fn);
 }
 
 void Invoker::Impl::maybe_spawn(const std::shared_ptr<FunctionState>& fn) {
