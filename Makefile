@@ -6,6 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
 CTEST_JOBS ?= 2
 SERVE_ARGS ?=
+PREFIX ?= /usr/local
 
 CMAKE_FLAGS = -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 
@@ -48,7 +49,7 @@ bench: build
 	done; [ $$ran = 1 ] || echo "no benchmarks built in $(BUILD_DIR)/bench"
 
 install: build
-	install -m 0755 $(BUILD_DIR)/lambdad /usr/local/bin/lambdad
+	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD_DIR)
