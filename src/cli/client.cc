@@ -140,6 +140,31 @@ int invoke(Args& args) {
   return 0;
 }
 
+int rm(Args& args) {
+  const std::string url = endpoint_url(args);
+  if (args.rest.empty()) {
+    std::fprintf(stderr, "usage: lambdad rm NAME... [--endpoint-url URL]\n");
+    return 2;
+  }
+  int rc = 0;
+  for (const std::string& name : args.rest) {
+    Reply r;
+    try {
+      r = request(url, http::verb::delete_, "/2015-03-31/functions/" + name, {}, "");
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "lambdad rm: cannot reach %s: %s\n", url.c_str(), e.what());
+      return 1;
+    }
+    if (r.status == 204 || r.status == 200) {
+      std::printf("deleted %s\n", name.c_str());
+    } else {
+      std::fprintf(stderr, "lambdad rm %s: %d %s\n", name.c_str(), r.status, r.body.c_str());
+      rc = 1;
+    }
+  }
+  return rc;
+}
+
 int logs(Args& args) {
   std::string data_dir = "./.lambdad";
   std::string name;
