@@ -29,6 +29,7 @@ class InvokerTest : public ::testing::Test {
     o.packages_root = dir_ + "/packages";
     o.max_environments_per_function = 2;
     o.max_queue_per_function = 2;
+    o.init_timeout = std::chrono::milliseconds(500);
     invoker_ = std::make_unique<Invoker>(io_, *spawner_, *logs_, nullptr, o);
   }
   void TearDown() override {
@@ -138,6 +139,41 @@ TEST_F(InvokerTest, BeyondEnvironmentsAndQueueCallersGet429) {
   }
   EXPECT_EQ(ok, 4);
   EXPECT_EQ(throttled, 1);
+}
+
+TEST_F(InvokerTest, InitPastTheInitLimitFailsTheInvocation) {
+  auto f = fn("f");
+  f.environment["PROBE_INIT"] = "sleep:3000";
+  invoker_->upsert(f);
+  auto r = run("f", {"{}"});
+  EXPECT_EQ(r[0].function_error, "Unhandled");
+  EXPECT_NE(r[0].body.find("Init timed out"), std::string::npos) << r[0].body;
+  EXPECT_NE(r[0].log_tail.find("INIT_REPORT Init Duration: "), std::string::npos) << r[0].log_tail;
+}
+
+TEST_F(InvokerTest, InitErrorBodyIsReturnedToTheCaller) {
+  auto f = fn("f");
+  f.environment["PROBE_INIT"] = "error";
+  invoker_->upsert(f);
+  auto r = run("f", {"{}"});
+  EXPECT_EQ(r[0].function_error, "Unhandled");
+  EXPECT_NE(r[0].body.find("ProbeInitError"), std::string::npos) << r[0].body;
+  EXPECT_NE(r[0].log_tail.find("Phase: init\tStatus: error\tError Type: "), std::string::npos)
+      << r[0].log_tail;
+}
+
+TEST_F(InvokerTest, TwentyConcurrentInvocationsAllComplete) {
+  invoker_.reset();
+  Options o;
+  o.packages_root = dir_ + "/packages";
+  invoker_ = std::make_unique<Invoker>(io_, *spawner_, *logs_, nullptr, o);
+  invoker_->upsert(fn("f"));
+  auto r = run("f", std::vector<std::string>(20, R"({"action":"sleep","ms":50})"));
+  for (auto& x : r) {
+    EXPECT_EQ(x.status, 200);
+    EXPECT_TRUE(x.function_error.empty()) << x.body;
+  }
+  EXPECT_LE(invoker_->stats().environments, 20);
 }
 
 TEST_F(InvokerTest, UnknownAndRemovedFunctionsAreNotFound) {
