@@ -53,7 +53,7 @@ int serve(Args& args) {
       std::fprintf(stderr,
                    "usage: lambdad serve [--listen HOST:PORT] [--data-dir DIR] "
                    "[--max-environments N] [--max-environments-per-function N] [--max-queue N] "
-                   "[--idle-timeout SECONDS] [--region R]\n");
+                   "[--idle-timeout SECONDS] [--init-timeout SECONDS] [--region R]\n");
       return 2;
     }
   }
