@@ -48,6 +48,8 @@ int serve(Args& args) {
       iopt.idle_timeout = std::chrono::milliseconds(std::stoll(value()) * 1000);
     else if (a == "--region")
       iopt.region = value();
+    else if (a == "--init-timeout")
+      iopt.init_timeout = std::chrono::milliseconds(std::stoll(value()) * 1000);
     else if (a == "--no-isolation") { /* the only spawner today is the plain process one */
     } else {
       std::fprintf(stderr,
