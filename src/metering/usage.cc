@@ -61,6 +61,7 @@ Result<std::unique_ptr<UsageRecorder>> UsageRecorder::open(const std::string& da
 }
 
 UsageRecorder::UsageRecorder(sqlite3* db, Retention retention) : db_(db), retention_(retention) {
+  busy_ = true;  // until the startup prune is done: flush() waits for it
   thread_ = std::thread([this] { run(); });
 }
 
@@ -113,7 +114,10 @@ void UsageRecorder::run() {
                      " duration_us, billed_ms, init_us, max_memory_mb, status, cost_pico,"
                      " request_pico) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
                      -1, &ins, nullptr);
+  prune(now_epoch_ms());
   std::unique_lock lock(mu_);
+  busy_ = false;
+  if (queue_.empty()) drained_.notify_all();
   for (;;) {
     cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
     if (queue_.empty() && stop_) break;
@@ -141,7 +145,7 @@ void UsageRecorder::run() {
       sqlite3_reset(ins);
     }
     const int64_t now = now_epoch_ms();
-    if (last_prune_ms_ == 0 || now - last_prune_ms_ >= 60'000) prune(now);
+    if (now - last_prune_ms_ >= 60'000) prune(now);
     sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
     lock.lock();
     busy_ = false;

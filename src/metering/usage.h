@@ -35,8 +35,8 @@ struct UsageRecord {
   int64_t request_pico = 0;  // the request charge alone (part of cost_pico)
 };
 
-// Retention bound, applied on the writer thread (after the first batch, then at most once a
-// minute): rows older than max_age_days and rows beyond the newest max_rows are deleted.
+// Retention bound, applied on the writer thread (when it starts, then after a batch at most
+// once a minute): rows older than max_age_days and rows beyond the newest max_rows are deleted.
 // 0 = unbounded (the library default); `lambdad serve` keeps 30 days / 1M rows by default.
 struct Retention {
   int max_age_days = 0;

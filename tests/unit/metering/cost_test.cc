@@ -124,33 +124,39 @@ TEST(AggregationTest, PerFunctionPerMinute) {
 TEST(RetentionTest, DropsOldRowsAndKeepsTheNewestMaxRows) {
   const std::string dir = temp_dir();
   const int64_t now = now_ms();
-  {
-    auto r = UsageRecorder::open(dir, Retention{7, 5});
+  auto write = [&](Retention retention, const std::vector<UsageRecord>& rows) {
+    auto r = UsageRecorder::open(dir, retention);
     ASSERT_TRUE(r.ok());
-    (*r)->record(rec(now - 8 * 86'400'000LL, "old", 1, false, "ok"));
-    (*r)->record(rec(now - 6 * 86'400'000LL, "recent", 1, false, "ok"));
-    (*r)->flush();  // first batch prunes: "old" is gone
-  }
+    for (const auto& row : rows) (*r)->record(row);
+    (*r)->flush();
+  };
+  // Unbounded: everything is kept.
+  write(Retention{}, {rec(now - 8 * 86'400'000LL, "old", 1, false, "ok"),
+                      rec(now - 6 * 86'400'000LL, "recent", 1, false, "ok")});
+  EXPECT_EQ(*usage_row_count(dir), 2);
+  // The writer applies the bound when it starts (flush waits for that).
+  write(Retention{7, 0}, {});
   auto s = summarize_usage(dir, "", 0);
   ASSERT_TRUE(s.ok());
   ASSERT_EQ(s->size(), 1u);
   EXPECT_EQ((*s)[0].function, "recent");
-  {
-    auto r = UsageRecorder::open(dir, Retention{0, 5});
-    ASSERT_TRUE(r.ok());
-    for (int i = 0; i < 9; ++i)
-      (*r)->record(rec(now + i, "fn" + std::to_string(i), 1, false, "ok"));
-    (*r)->flush();
-  }
-  auto n = usage_row_count(dir);
-  ASSERT_TRUE(n.ok());
-  EXPECT_EQ(*n, 5);
+
+  std::vector<UsageRecord> rows;
+  for (int i = 0; i < 9; ++i)
+    rows.push_back(rec(now + i, "fn" + std::to_string(i), 1, false, "ok"));
+  write(Retention{}, rows);
+  EXPECT_EQ(*usage_row_count(dir), 10);
+  write(Retention{0, 5}, {});
+  EXPECT_EQ(*usage_row_count(dir), 5);
   auto newest = summarize_usage(dir, "fn8", 0);
   ASSERT_TRUE(newest.ok());
   EXPECT_EQ(newest->size(), 1u);
   auto oldest = summarize_usage(dir, "fn3", 0);
   ASSERT_TRUE(oldest.ok());
   EXPECT_EQ(oldest->size(), 0u);
+  auto kept = summarize_usage(dir, "fn4", 0);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->size(), 1u);
 }
 
 TEST(MetricsTest, RendersCountersAndCumulativeHistogram) {
