@@ -355,6 +355,12 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
     std::string rid = request_id;
     if (early) {
       res = to_beast(std::move(*early), version, rid);
+    } else if (method == "GET" && path == "/metrics" && self->options.metrics_text) {
+      HttpResponse mr;
+      mr.status = 200;
+      mr.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      mr.body = self->options.metrics_text();
+      res = to_beast(std::move(mr), version, rid);
     } else if (is_invoke) {
       auto& req = parser.get();
       const std::string raw_name = path.substr(

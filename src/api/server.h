@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -18,6 +19,9 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 9001;
   int control_threads = 2;
+  // GET /metrics body (Prometheus text); called on the io thread. Unset: /metrics is a
+  // control-API path like any other.
+  std::function<std::string()> metrics_text;
 };
 
 class Server {

@@ -18,6 +18,8 @@ int serve(Args& args);
 int invoke(Args& args);
 int logs(Args& args);
 int rm(Args& args);
+int cost(Args& args);  // cost.cc
+int tune(Args& args);  // tune.cc
 
 // Client subcommands: --endpoint-url, else AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL,
 // http://127.0.0.1:9001.

@@ -13,6 +13,8 @@ void usage() {
                "  invoke   invoke a function: invoke NAME [-d JSON] [--log]\n"
                "  logs     print a function's log: logs NAME [--follow]\n"
                "  rm       delete functions: rm NAME...\n"
+               "  cost     usage and cost per function: cost [NAME] [--since 1h|1d|ISO]\n"
+               "  tune     cheapest memory size: tune NAME --memory 128,256,... [--runs N]\n"
                "  new      scaffold a C++ function project: new NAME [--template echo|http]\n"
                "  package  zip an executable as bootstrap: package EXE [-o F.zip]\n"
                "  deploy   build and deploy a SAM project: deploy [DIR]\n"
@@ -33,6 +35,8 @@ int main(int argc, char** argv) {
   if (cmd == "invoke") return lambdad::cli::invoke(args);
   if (cmd == "logs") return lambdad::cli::logs(args);
   if (cmd == "rm") return lambdad::cli::rm(args);
+  if (cmd == "cost") return lambdad::cli::cost(args);
+  if (cmd == "tune") return lambdad::cli::tune(args);
   if (cmd == "new") return lambdad::cli::new_project(args);
   if (cmd == "package") return lambdad::cli::package(args);
   if (cmd == "deploy") return lambdad::cli::deploy(args);

@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "invoke/invoker.h"
 #include "metering/log_sink.h"
+#include "metering/metrics.h"
 #include "metering/usage.h"
 #include "packages/package_store.h"
 #include "registry/registry.h"
@@ -25,6 +26,15 @@ int serve(Args& args) {
   std::string data_dir = "./.lambdad";
   invoke::Options iopt;
   int64_t log_max_bytes = 10 * 1024 * 1024;
+  metering::Retention retention{30, 1'000'000};  // --usage-retention-days, --usage-max-rows
+  auto price = [](const std::string& flag, const std::string& v) {
+    auto p = metering::parse_dollars(v);
+    if (!p) {
+      std::fprintf(stderr, "lambdad serve: %s wants dollars, e.g. 0.0000166667\n", flag.c_str());
+      std::exit(2);
+    }
+    return *p;
+  };
   for (size_t i = 0; i < args.rest.size(); ++i) {
     const std::string& a = args.rest[i];
     auto value = [&]() -> std::string {
@@ -48,6 +58,16 @@ int serve(Args& args) {
       iopt.idle_timeout = std::chrono::milliseconds(std::stoll(value()) * 1000);
     else if (a == "--region")
       iopt.region = value();
+    else if (a == "--price-x86")
+      iopt.prices.x86_per_gb_second = price(a, value());
+    else if (a == "--price-arm")
+      iopt.prices.arm_per_gb_second = price(a, value());
+    else if (a == "--price-request")
+      iopt.prices.per_request = price(a, value());
+    else if (a == "--usage-retention-days")
+      retention.max_age_days = std::stoi(value());
+    else if (a == "--usage-max-rows")
+      retention.max_rows = std::stoll(value());
     else if (a == "--init-timeout")
       iopt.init_timeout = std::chrono::milliseconds(std::stoll(value()) * 1000);
     else if (a == "--no-isolation") { /* the only spawner today is the plain process one */
@@ -55,7 +75,12 @@ int serve(Args& args) {
       std::fprintf(stderr,
                    "usage: lambdad serve [--listen HOST:PORT] [--data-dir DIR] "
                    "[--max-environments N] [--max-environments-per-function N] [--max-queue N] "
-                   "[--idle-timeout SECONDS] [--init-timeout SECONDS] [--region R]\n");
+                   "[--idle-timeout SECONDS] [--init-timeout SECONDS] [--region R]\n"
+                   "       [--price-x86 $/GB-s] [--price-arm $/GB-s] [--price-request $] "
+                   "(defaults: %s)\n"
+                   "       [--usage-retention-days N] [--usage-max-rows N] "
+                   "(default 30, 1000000; 0 = unbounded)\n",
+                   metering::kPricesDate);
       return 2;
     }
   }
@@ -79,7 +104,7 @@ int serve(Args& args) {
     std::fprintf(stderr, "lambdad: %s\n", packages.error().message().c_str());
     return 1;
   }
-  auto usage = metering::UsageRecorder::open(data_dir);
+  auto usage = metering::UsageRecorder::open(data_dir, retention);
   if (!usage) {
     std::fprintf(stderr, "lambdad: %s\n", usage.error().message().c_str());
     return 1;
@@ -88,6 +113,8 @@ int serve(Args& args) {
   auto spawner = sandbox::make_process_spawner();
   iopt.packages_root = data_dir + "/packages";
 
+  metering::Metrics metrics;
+  iopt.metrics = &metrics;
   asio::io_context io(1);
   invoke::Invoker invoker(io, *spawner, logs, usage->get(), iopt);
   api::ControlOptions copt;
@@ -112,6 +139,11 @@ int serve(Args& args) {
     marker = *page->next_marker;
   }
 
+  sopt.metrics_text = [&metrics, &invoker] {
+    metering::Gauges g;
+    g.live_environments = invoker.stats().environments;
+    return metrics.render(g);
+  };
   api::Server server(io, invoker, control, sopt);
   if (auto r = server.listen(); !r) {
     std::fprintf(stderr, "lambdad: %s\n", r.error().message().c_str());

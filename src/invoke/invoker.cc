@@ -377,6 +377,7 @@ void Invoker::Impl::dispatch(const std::shared_ptr<FunctionState>& fn,
     auto last = std::move(fn->queue.back());
     fn->queue.pop_back();
     stats.throttles++;
+    if (opt.metrics) opt.metrics->throttled(fn->config->name);
     InvokeResult r;
     r.status = 429;
     r.error_type = "TooManyRequestsException";
@@ -642,6 +643,7 @@ void Invoker::Impl::finish(std::unique_ptr<Invocation> inv, InvokeResult r, int6
   r.request_id = inv->req.request_id;
   stats.invocations++;
   if (!r.function_error.empty()) stats.errors++;
+  if (opt.metrics) opt.metrics->observe(cfg->name, duration, !r.function_error.empty(), !!init);
   if (usage) {
     metering::UsageRecord u;
     u.timestamp_ms = inv->start_epoch_ms;
@@ -653,10 +655,11 @@ void Invoker::Impl::finish(std::unique_ptr<Invocation> inv, InvokeResult r, int6
     u.billed_ms = billed;
     u.init_us = init ? init->count() : 0;
     u.max_memory_used_mb = max_mem;
-    u.status = status.empty() ? "ok" : status;
+    u.status = !status.empty() ? status : r.function_error.empty() ? "ok" : "error";
     u.cost_pico =
         metering::compute_cost_pico(billed, cfg->memory_mb, cfg->architecture, opt.prices) +
         opt.prices.per_request;
+    u.request_pico = opt.prices.per_request;
     usage->record(std::move(u));
   }
   logs.append(cfg->name, std::move(inv->log));

@@ -16,6 +16,7 @@
 
 #include "metering/billing.h"
 #include "metering/log_sink.h"
+#include "metering/metrics.h"
 #include "metering/usage.h"
 #include "registry/registry.h"
 #include "sandbox/spawner.h"
@@ -32,6 +33,7 @@ struct Options {
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
   std::chrono::milliseconds init_timeout{std::chrono::seconds(10)};
   metering::Prices prices;
+  metering::Metrics* metrics = nullptr;  // /metrics counters; updated on the io thread
 };
 
 struct InvokeRequest {

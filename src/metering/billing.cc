@@ -34,6 +34,43 @@ std::string dollars(int64_t pico) {
   return s.substr(0, s.size() - 2);
 }
 
+std::optional<int64_t> parse_dollars(std::string_view t) {
+  if (!t.empty() && t.front() == '$') t.remove_prefix(1);
+  if (t.empty()) return std::nullopt;
+  int64_t whole = 0, frac = 0;
+  int frac_digits = 0;
+  bool dot = false, any = false;
+  for (char c : t) {
+    if (c == '.' && !dot) {
+      dot = true;
+      continue;
+    }
+    if (c < '0' || c > '9') return std::nullopt;
+    any = true;
+    if (!dot) {
+      if (whole > 1'000'000) return std::nullopt;
+      whole = whole * 10 + (c - '0');
+    } else if (frac_digits < 12) {
+      frac = frac * 10 + (c - '0');
+      frac_digits++;
+    }
+  }
+  if (!any) return std::nullopt;
+  while (frac_digits < 12) {
+    frac *= 10;
+    frac_digits++;
+  }
+  return whole * 1'000'000'000'000 + frac;
+}
+
+int64_t cost_per_million_pico(int64_t billed, int memory_mb, std::string_view arch,
+                              const Prices& prices) {
+  const int64_t rate = arch == "arm64" ? prices.arm_per_gb_second : prices.x86_per_gb_second;
+  const __int128 num = static_cast<__int128>(billed) * memory_mb * rate * 1'000'000;
+  const __int128 den = 1000 * 1024;
+  return static_cast<int64_t>((num + den / 2) / den) + prices.per_request * 1'000'000;
+}
+
 namespace {
 std::string ms2(std::chrono::microseconds d) {
   char buf[32];

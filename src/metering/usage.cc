@@ -3,7 +3,9 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <string_view>
 
 namespace lambdad::metering {
 namespace {
@@ -14,7 +16,14 @@ constexpr const char* kSchema =
     " request_id TEXT NOT NULL, arch TEXT NOT NULL, memory_mb INTEGER NOT NULL,"
     " duration_us INTEGER NOT NULL, billed_ms INTEGER NOT NULL, init_us INTEGER NOT NULL,"
     " max_memory_mb INTEGER NOT NULL, status TEXT NOT NULL, cost_pico INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS usage_fn_ts ON usage(function, ts_ms);";
+    "CREATE INDEX IF NOT EXISTS usage_fn_ts ON usage(function, ts_ms);"
+    "CREATE INDEX IF NOT EXISTS usage_ts ON usage(ts_ms);";
+
+int64_t now_epoch_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 Result<sqlite3*> open_db(const std::string& data_dir) {
   sqlite3* db = nullptr;
@@ -36,19 +45,43 @@ Result<sqlite3*> open_db(const std::string& data_dir) {
     sqlite3_close(db);
     return Error::make(Code::kInternal, msg);
   }
+  // Added after the first schema: ignore "duplicate column" on databases that have it.
+  sqlite3_exec(db, "ALTER TABLE usage ADD COLUMN request_pico INTEGER NOT NULL DEFAULT 0", nullptr,
+               nullptr, nullptr);
   return db;
 }
 
 }  // namespace
 
-Result<std::unique_ptr<UsageRecorder>> UsageRecorder::open(const std::string& data_dir) {
+Result<std::unique_ptr<UsageRecorder>> UsageRecorder::open(const std::string& data_dir,
+                                                           Retention retention) {
   auto db = open_db(data_dir);
   if (!db) return db.error();
-  return std::unique_ptr<UsageRecorder>(new UsageRecorder(*db));
+  return std::unique_ptr<UsageRecorder>(new UsageRecorder(*db, retention));
 }
 
-UsageRecorder::UsageRecorder(sqlite3* db) : db_(db) {
+UsageRecorder::UsageRecorder(sqlite3* db, Retention retention) : db_(db), retention_(retention) {
+  busy_ = true;  // until the startup prune is done: flush() waits for it
   thread_ = std::thread([this] { run(); });
+}
+
+void UsageRecorder::prune(int64_t now_ms) {
+  last_prune_ms_ = now_ms;
+  if (retention_.max_age_days > 0) {
+    sqlite3_stmt* del = nullptr;
+    sqlite3_prepare_v2(db_, "DELETE FROM usage WHERE ts_ms < ?1", -1, &del, nullptr);
+    sqlite3_bind_int64(del, 1, now_ms - int64_t(retention_.max_age_days) * 86'400'000);
+    sqlite3_step(del);
+    sqlite3_finalize(del);
+  }
+  if (retention_.max_rows > 0) {
+    sqlite3_stmt* del = nullptr;
+    sqlite3_prepare_v2(db_, "DELETE FROM usage WHERE rowid <= (SELECT MAX(rowid) FROM usage) - ?1",
+                       -1, &del, nullptr);
+    sqlite3_bind_int64(del, 1, retention_.max_rows);
+    sqlite3_step(del);
+    sqlite3_finalize(del);
+  }
 }
 
 UsageRecorder::~UsageRecorder() {
@@ -79,9 +112,15 @@ void UsageRecorder::flush() {
 
 void UsageRecorder::run() {
   sqlite3_stmt* ins = nullptr;
-  sqlite3_prepare_v2(db_, "INSERT INTO usage VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", -1,
-                     &ins, nullptr);
+  sqlite3_prepare_v2(db_,
+                     "INSERT INTO usage (ts_ms, function, version, request_id, arch, memory_mb,"
+                     " duration_us, billed_ms, init_us, max_memory_mb, status, cost_pico,"
+                     " request_pico) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+                     -1, &ins, nullptr);
+  prune(now_epoch_ms());
   std::unique_lock lock(mu_);
+  busy_ = false;
+  if (queue_.empty()) drained_.notify_all();
   for (;;) {
     // Wake on a tick, not per record: one futex wake and one write (or one SQLite
     // transaction) per batch instead of per invocation.
@@ -112,9 +151,12 @@ void UsageRecorder::run() {
       sqlite3_bind_int(ins, 10, r.max_memory_used_mb);
       sqlite3_bind_text(ins, 11, r.status.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_int64(ins, 12, r.cost_pico);
+      sqlite3_bind_int64(ins, 13, r.request_pico);
       sqlite3_step(ins);
       sqlite3_reset(ins);
     }
+    const int64_t now = now_epoch_ms();
+    if (now - last_prune_ms_ >= 60'000) prune(now);
     sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
     lock.lock();
     busy_ = false;
@@ -132,7 +174,8 @@ Result<std::vector<UsageSummary>> summarize_usage(const std::string& data_dir,
   sqlite3_stmt* q = nullptr;
   sqlite3_prepare_v2(*db,
                      "SELECT function, duration_us, billed_ms, memory_mb, cost_pico, status,"
-                     " max_memory_mb FROM usage WHERE ts_ms >= ?1 AND (?2 = '' OR function = ?2)"
+                     " max_memory_mb, init_us, request_pico FROM usage WHERE ts_ms >= ?1 AND (?2 = "
+                     "'' OR function = ?2)"
                      " ORDER BY function",
                      -1, &q, nullptr);
   sqlite3_bind_int64(q, 1, since_ms);
@@ -151,6 +194,8 @@ Result<std::vector<UsageSummary>> summarize_usage(const std::string& data_dir,
     const std::string status = reinterpret_cast<const char*>(sqlite3_column_text(q, 5));
     if (status != "ok") s.errors++;
     s.max_memory_used_mb = std::max(s.max_memory_used_mb, sqlite3_column_int(q, 6));
+    if (sqlite3_column_int64(q, 7) > 0) s.cold_starts++;
+    s.request_pico += sqlite3_column_int64(q, 8);
     durations.push_back(dur);
   }
   sqlite3_finalize(q);
@@ -167,6 +212,72 @@ Result<std::vector<UsageSummary>> summarize_usage(const std::string& data_dir,
     out.push_back(s);
   }
   return out;
+}
+
+int64_t percentile(const std::vector<int64_t>& sorted, int p) {
+  if (sorted.empty()) return 0;
+  // Nearest rank: ceil(p/100 * n), 1-based.
+  size_t rank = (size_t(p) * sorted.size() + 99) / 100;
+  if (rank < 1) rank = 1;
+  return sorted[std::min(rank, sorted.size()) - 1];
+}
+
+Result<std::vector<MinuteBucket>> usage_per_minute(const std::string& data_dir,
+                                                   const std::string& function, int64_t since_ms) {
+  auto db = open_db(data_dir);
+  if (!db) return db.error();
+  sqlite3_stmt* q = nullptr;
+  sqlite3_prepare_v2(*db,
+                     "SELECT function, (ts_ms / 60000) * 60000 AS minute, duration_us, billed_ms,"
+                     " memory_mb, cost_pico, status, init_us FROM usage"
+                     " WHERE ts_ms >= ?1 AND (?2 = '' OR function = ?2)"
+                     " ORDER BY function, minute",
+                     -1, &q, nullptr);
+  sqlite3_bind_int64(q, 1, since_ms);
+  sqlite3_bind_text(q, 2, function.c_str(), -1, SQLITE_TRANSIENT);
+  std::vector<MinuteBucket> out;
+  std::vector<int64_t> durations;
+  auto close_bucket = [&] {
+    if (out.empty()) return;
+    std::sort(durations.begin(), durations.end());
+    out.back().p50_duration_us = percentile(durations, 50);
+    out.back().p95_duration_us = percentile(durations, 95);
+    out.back().max_duration_us = durations.empty() ? 0 : durations.back();
+    durations.clear();
+  };
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    const std::string fn = reinterpret_cast<const char*>(sqlite3_column_text(q, 0));
+    const int64_t minute = sqlite3_column_int64(q, 1);
+    if (out.empty() || out.back().function != fn || out.back().minute_ms != minute) {
+      close_bucket();
+      out.push_back(MinuteBucket{});
+      out.back().function = fn;
+      out.back().minute_ms = minute;
+    }
+    auto& b = out.back();
+    b.invocations++;
+    durations.push_back(sqlite3_column_int64(q, 2));
+    b.gb_ms_x1024 += sqlite3_column_int64(q, 3) * sqlite3_column_int64(q, 4);
+    b.cost_pico += sqlite3_column_int64(q, 5);
+    if (std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(q, 6))) != "ok")
+      b.errors++;
+    if (sqlite3_column_int64(q, 7) > 0) b.cold_starts++;
+  }
+  close_bucket();
+  sqlite3_finalize(q);
+  sqlite3_close(*db);
+  return out;
+}
+
+Result<int64_t> usage_row_count(const std::string& data_dir) {
+  auto db = open_db(data_dir);
+  if (!db) return db.error();
+  sqlite3_stmt* q = nullptr;
+  sqlite3_prepare_v2(*db, "SELECT COUNT(*) FROM usage", -1, &q, nullptr);
+  int64_t n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+  sqlite3_finalize(q);
+  sqlite3_close(*db);
+  return n;
 }
 
 }  // namespace lambdad::metering

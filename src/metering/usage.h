@@ -31,22 +31,35 @@ struct UsageRecord {
   int64_t billed_ms = 0;
   int64_t init_us = 0;  // 0 when warm
   int max_memory_used_mb = 0;
-  std::string status;     // "ok", "error", "timeout", "throttled"
-  int64_t cost_pico = 0;  // compute + request charge
+  std::string status;        // "ok", "error", "timeout", "throttled"
+  int64_t cost_pico = 0;     // compute + request charge
+  int64_t request_pico = 0;  // the request charge alone (part of cost_pico)
+};
+
+// Retention bound, applied on the writer thread (when it starts, then after a batch at most
+// once a minute): rows older than max_age_days and rows beyond the newest max_rows are deleted.
+// 0 = unbounded (the library default); `lambdad serve` keeps 30 days / 1M rows by default.
+struct Retention {
+  int max_age_days = 0;
+  int64_t max_rows = 0;
 };
 
 class UsageRecorder {
  public:
   // Opens/creates <data_dir>/usage.db.
-  static Result<std::unique_ptr<UsageRecorder>> open(const std::string& data_dir);
+  static Result<std::unique_ptr<UsageRecorder>> open(const std::string& data_dir,
+                                                     Retention retention = {});
   ~UsageRecorder();
   void record(UsageRecord r);
   void flush();
 
  private:
-  explicit UsageRecorder(sqlite3* db);
+  UsageRecorder(sqlite3* db, Retention retention);
   void run();
+  void prune(int64_t now_ms);
   sqlite3* db_;
+  Retention retention_;
+  int64_t last_prune_ms_ = 0;  // writer thread only
   std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable drained_;
@@ -64,8 +77,10 @@ struct UsageSummary {
   int64_t invocations = 0;
   int64_t errors = 0;
   int64_t billed_ms = 0;
-  int64_t gb_ms_x1024 = 0;  // sum(billed_ms * memory_mb): GB-s = this / 1024 / 1000
-  int64_t cost_pico = 0;
+  int64_t gb_ms_x1024 = 0;   // sum(billed_ms * memory_mb): GB-s = this / 1024 / 1000
+  int64_t cost_pico = 0;     // compute + request charge
+  int64_t request_pico = 0;  // request charge alone
+  int64_t cold_starts = 0;   // rows with init_us > 0
   int64_t avg_duration_us = 0;
   int64_t p50_duration_us = 0;
   int64_t p99_duration_us = 0;
@@ -75,5 +90,29 @@ struct UsageSummary {
 // Per-function totals since `since_ms` (0 = all), sorted by function. Empty function = all.
 Result<std::vector<UsageSummary>> summarize_usage(const std::string& data_dir,
                                                   const std::string& function, int64_t since_ms);
+
+// One function's figures for one minute (minute_ms = start of the minute, epoch ms).
+struct MinuteBucket {
+  std::string function;
+  int64_t minute_ms = 0;
+  int64_t invocations = 0;
+  int64_t errors = 0;
+  int64_t cold_starts = 0;
+  int64_t gb_ms_x1024 = 0;
+  int64_t cost_pico = 0;
+  int64_t p50_duration_us = 0;
+  int64_t p95_duration_us = 0;
+  int64_t max_duration_us = 0;
+};
+
+// Per-function per-minute aggregation since `since_ms`, ordered by function then minute.
+Result<std::vector<MinuteBucket>> usage_per_minute(const std::string& data_dir,
+                                                   const std::string& function, int64_t since_ms);
+
+// Nearest-rank percentile (p in 0..100) of a sorted vector; 0 when empty.
+int64_t percentile(const std::vector<int64_t>& sorted, int p);
+
+// Rows currently stored (tests, console).
+Result<int64_t> usage_row_count(const std::string& data_dir);
 
 }  // namespace lambdad::metering
