@@ -493,7 +493,7 @@ HttpResponse create_function(const Context& ctx, const HttpRequest& request) {
   read_config(m, type_error, in);
   const std::optional<std::string> package_type = m.string("PackageType");
   const std::optional<std::map<std::string, std::string>> tags = m.string_map("Tags");
-  (void)m.boolean("Publish");  // accepted; versions are not implemented yet
+  const bool publish = m.boolean("Publish").value_or(false);
   std::optional<std::string> zip_b64;
   std::vector<std::string> code_unsupported;
   const json::object* code = m.object("Code");
@@ -558,6 +558,7 @@ HttpResponse create_function(const Context& ctx, const HttpRequest& request) {
     return error_response(created.error());
   }
   notify_upserted(ctx, fn);
+  if (publish) return publish_after_write(versions_context(ctx), fn, 201);
   return json_response(201, render_configuration(ctx, fn, false));
 }
 
@@ -640,7 +641,7 @@ HttpResponse update_function_code(const Context& ctx, const HttpRequest& request
   const std::optional<std::string> zip_b64 = m.string("ZipFile");
   const std::optional<std::string> revision = m.string("RevisionId");
   const bool dry_run = m.boolean("DryRun").value_or(false);
-  (void)m.boolean("Publish");  // accepted; versions are not implemented yet
+  const bool publish = m.boolean("Publish").value_or(false);
   ConfigInput arch;
   arch.architectures = m.string_list("Architectures");
   std::vector<std::string> unsupported;
@@ -685,6 +686,7 @@ HttpResponse update_function_code(const Context& ctx, const HttpRequest& request
     fn.package_id = info.id;
   };
   if (auto bad = update_function(ctx, target.name, revision, mutate, true, updated)) return *bad;
+  if (publish) return publish_after_write(versions_context(ctx), updated, 200);
   return json_response(200, render_configuration(ctx, updated, false));
 }
 

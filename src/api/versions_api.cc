@@ -621,6 +621,16 @@ HttpResponse delete_qualified(const VersionsContext& ctx, const std::string& nam
   return empty_response(204);
 }
 
+HttpResponse publish_after_write(const VersionsContext& ctx, const FunctionRecord& latest,
+                                 int status) {
+  FunctionRecord snapshot = latest;
+  snapshot.revision_id = uuid4();
+  Result<FunctionRecord> published = ctx.registry.publish_version(snapshot);
+  if (!published) return error_response(published.error());
+  if (ctx.effects.upserted) ctx.effects.upserted(*published);
+  return json_response(status, render_function_configuration(ctx.options, *published, false));
+}
+
 void add_concurrency(const VersionsContext& ctx, const std::string& name, json::object& out) {
   Result<std::optional<int>> r = ctx.registry.reserved_concurrency(name);
   if (r && r->has_value()) out["Concurrency"] = json::object{{"ReservedConcurrentExecutions", **r}};

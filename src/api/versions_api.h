@@ -41,6 +41,11 @@ HttpResponse get_qualified(const VersionsContext& ctx, const std::string& name,
 HttpResponse delete_qualified(const VersionsContext& ctx, const std::string& name,
                               const std::string& qualifier);
 
+// CreateFunction / UpdateFunctionCode with Publish: publishes `latest` (just written) and
+// answers with the new version's configuration and `status`.
+HttpResponse publish_after_write(const VersionsContext& ctx, const registry::FunctionRecord& latest,
+                                 int status);
+
 // Adds "Concurrency" to a GetFunction answer when the function has a reservation.
 void add_concurrency(const VersionsContext& ctx, const std::string& name, boost::json::object& out);
 // Sum of every reservation (0 when the registry cannot tell).

@@ -198,6 +198,17 @@ class VersionsTest(ServerTestCase):
             "ResourceNotFoundException", 404, self.lam.invoke, FunctionName=name, Qualifier="live"
         )
 
+    def test_publish_flag_on_create_and_code_update(self):
+        name = self.unique_name()
+        created = self.create_function(name, variant_zip("a"), Publish=True)
+        self.assertEqual(created["Version"], "1")
+        self.assertEqual(created["FunctionArn"], function_arn(name) + ":1")
+        updated = self.lam.update_function_code(FunctionName=name, ZipFile=variant_zip("c"),
+                                                Publish=True)
+        self.assertEqual(updated["Version"], "2")
+        resp, _ = self.invoke(name, {}, Qualifier="2")
+        self.assertEqual(resp["ExecutedVersion"], "2")
+
     def test_delete_function_drops_versions(self):
         name = self.unique_name()
         self.publish_two(name)
