@@ -201,6 +201,15 @@ TEST_F(VersionsApiTest, ConcurrencyFloorAndAccountSettings) {
   EXPECT_EQ(error_type(r), "ValidationException");
 }
 
+TEST_F(VersionsApiTest, CreateWithPublishAnswersVersionOne) {
+  std::string b = create_body("g");
+  b.insert(b.size() - 1, R"(,"Publish":true)");
+  HttpResponse r = call("POST", "/2015-03-31/functions", b);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(body(r).at("Version").as_string(), "1");
+  EXPECT_EQ(body(r).at("FunctionArn").as_string(), std::string(kArn) + "g:1");
+}
+
 TEST(AliasRouting, PickVersionSplitsByWeight) {
   AliasRecord a;
   a.function_version = "1";
