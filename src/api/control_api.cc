@@ -11,6 +11,7 @@
 #include "api/errors.h"
 #include "api/routes.h"
 #include "api/validation.h"
+#include "api/versions_api.h"
 #include "common/encoding.h"
 
 namespace lambdad::api {
@@ -313,9 +314,18 @@ void put_if(json::object& o, std::string_view key, const std::string& value) {
 // FunctionConfiguration in the member order real Lambda output uses. ListFunctions items
 // omit State*/LastUpdateStatus* (model documentation of ListFunctions).
 json::object render_configuration(const Context& ctx, const FunctionRecord& fn, bool list_item) {
+  return render_function_configuration(ctx.options, fn, list_item);
+}
+
+}  // namespace
+
+json::object render_function_configuration(const ControlOptions& options, const FunctionRecord& fn,
+                                           bool list_item) {
   json::object o;
   o["FunctionName"] = fn.name;
-  o["FunctionArn"] = function_arn(ctx.options, fn.name);
+  // Published versions carry their qualified ARN; $LATEST the unqualified one.
+  o["FunctionArn"] = function_arn(options, fn.name) +
+                     (fn.version == "$LATEST" || fn.version.empty() ? "" : ":" + fn.version);
   put_if(o, "Runtime", fn.runtime);
   put_if(o, "Role", fn.role);
   put_if(o, "Handler", fn.handler);
@@ -325,7 +335,7 @@ json::object render_configuration(const Context& ctx, const FunctionRecord& fn, 
   o["MemorySize"] = fn.memory_mb;
   put_if(o, "LastModified", fn.last_modified);
   put_if(o, "CodeSha256", fn.code_sha256);
-  o["Version"] = "$LATEST";
+  o["Version"] = fn.version.empty() ? std::string("$LATEST") : fn.version;
   if (!fn.environment.empty()) {
     json::object vars;
     for (const auto& [k, v] : fn.environment) vars[k] = v;
@@ -345,6 +355,8 @@ json::object render_configuration(const Context& ctx, const FunctionRecord& fn, 
   return o;
 }
 
+namespace {
+
 json::object render_tags(const std::map<std::string, std::string>& tags) {
   json::object o;
   for (const auto& [k, v] : tags) o[k] = v;
@@ -356,13 +368,15 @@ json::object render_tags(const std::map<std::string, std::string>& tags) {
 struct Resolved {
   std::string name;
   std::optional<HttpResponse> error;
+  std::string qualifier = {};  // a version or alias, set only when resolve() allowed it
 };
 
 // Turns a {FunctionName} (or tag {ARN}) and an optional ?Qualifier= into the $LATEST
 // function it names. Only $LATEST exists until versions land, so any other qualifier is a
 // function that is not found (with the qualified ARN in the message, as Lambda reports it).
 Resolved resolve(const Context& ctx, const std::string& label, NameShape shape,
-                 const std::optional<std::string>& query_qualifier, bool arn_only = false) {
+                 const std::optional<std::string>& query_qualifier, bool arn_only = false,
+                 bool allow_qualifier = false) {
   ValidationErrors errors;
   const std::optional<FunctionRef> ref =
       arn_only ? parse_function_arn(label, errors) : parse_function_name(label, shape, errors);
@@ -393,8 +407,10 @@ Resolved resolve(const Context& ctx, const std::string& label, NameShape shape,
     if (!qualifier.empty()) arn += ":" + qualifier;
     return {"", not_found(arn)};
   }
-  if (!qualifier.empty() && qualifier != "$LATEST")
+  if (!qualifier.empty() && qualifier != "$LATEST") {
+    if (allow_qualifier) return {ref->name, std::nullopt, qualifier};
     return {"", not_found(function_arn(ctx.options, ref->name) + ":" + qualifier)};
+  }
   return {ref->name, std::nullopt};
 }
 
@@ -406,6 +422,10 @@ Result<FunctionRecord> load(const Context& ctx, const std::string& name) {
 HttpResponse load_error(const Context& ctx, const std::string& name, const Error& error) {
   if (error.code == Code::kNotFound) return not_found(function_arn(ctx.options, name));
   return error_response(error);
+}
+
+VersionsContext versions_context(const Context& ctx) {
+  return VersionsContext{ctx.registry, ctx.options, ctx.effects};
 }
 
 void notify_upserted(const Context& ctx, const FunctionRecord& fn) {
@@ -473,7 +493,7 @@ HttpResponse create_function(const Context& ctx, const HttpRequest& request) {
   read_config(m, type_error, in);
   const std::optional<std::string> package_type = m.string("PackageType");
   const std::optional<std::map<std::string, std::string>> tags = m.string_map("Tags");
-  (void)m.boolean("Publish");  // accepted; versions are not implemented yet
+  const bool publish = m.boolean("Publish").value_or(false);
   std::optional<std::string> zip_b64;
   std::vector<std::string> code_unsupported;
   const json::object* code = m.object("Code");
@@ -538,13 +558,17 @@ HttpResponse create_function(const Context& ctx, const HttpRequest& request) {
     return error_response(created.error());
   }
   notify_upserted(ctx, fn);
+  if (publish) return publish_after_write(versions_context(ctx), fn, 201);
   return json_response(201, render_configuration(ctx, fn, false));
 }
 
 HttpResponse get_function(const Context& ctx, const std::string& label, const Query& query,
                           bool configuration_only) {
-  Resolved target = resolve(ctx, label, NameShape::kNamespaced, query_value(query, "Qualifier"));
+  Resolved target =
+      resolve(ctx, label, NameShape::kNamespaced, query_value(query, "Qualifier"), false, true);
   if (target.error) return *target.error;
+  if (!target.qualifier.empty())
+    return get_qualified(versions_context(ctx), target.name, target.qualifier, configuration_only);
   Result<FunctionRecord> fn = load(ctx, target.name);
   if (!fn) return load_error(ctx, target.name, fn.error());
   if (configuration_only) return json_response(200, render_configuration(ctx, *fn, false));
@@ -554,6 +578,7 @@ HttpResponse get_function(const Context& ctx, const std::string& label, const Qu
       {"RepositoryType", "S3"},
       {"Location", ctx.options.base_url + "/lambdad/packages/" + fn->package_id + ".zip"}};
   if (!fn->tags.empty()) out["Tags"] = render_tags(fn->tags);
+  add_concurrency(versions_context(ctx), target.name, out);
   return json_response(200, out);
 }
 
@@ -616,7 +641,7 @@ HttpResponse update_function_code(const Context& ctx, const HttpRequest& request
   const std::optional<std::string> zip_b64 = m.string("ZipFile");
   const std::optional<std::string> revision = m.string("RevisionId");
   const bool dry_run = m.boolean("DryRun").value_or(false);
-  (void)m.boolean("Publish");  // accepted; versions are not implemented yet
+  const bool publish = m.boolean("Publish").value_or(false);
   ConfigInput arch;
   arch.architectures = m.string_list("Architectures");
   std::vector<std::string> unsupported;
@@ -661,13 +686,17 @@ HttpResponse update_function_code(const Context& ctx, const HttpRequest& request
     fn.package_id = info.id;
   };
   if (auto bad = update_function(ctx, target.name, revision, mutate, true, updated)) return *bad;
+  if (publish) return publish_after_write(versions_context(ctx), updated, 200);
   return json_response(200, render_configuration(ctx, updated, false));
 }
 
 HttpResponse delete_function(const Context& ctx, const std::string& label, const Query& query) {
-  Resolved target = resolve(ctx, label, NameShape::kFunctionName, query_value(query, "Qualifier"));
+  Resolved target =
+      resolve(ctx, label, NameShape::kFunctionName, query_value(query, "Qualifier"), false, true);
   if (target.error) return *target.error;
-  // resolve() accepted the qualifier, so it is $LATEST (in the name or the query).
+  if (!target.qualifier.empty())
+    return delete_qualified(versions_context(ctx), target.name, target.qualifier);
+  // No version or alias qualifier: it is $LATEST (in the name or the query) or none.
   const auto q = query_value(query, "Qualifier");
   if ((q && !q->empty()) || label.ends_with(":$LATEST"))
     return invalid_parameter("$LATEST version cannot be deleted without deleting the function.");
@@ -747,8 +776,9 @@ HttpResponse get_account_settings(const Context& ctx) {
   limit["TotalCodeSize"] = int64_t{80530636800};
   limit["CodeSizeUnzipped"] = int64_t{262144000};
   limit["CodeSizeZipped"] = int64_t{52428800};
-  limit["ConcurrentExecutions"] = 1000;
-  limit["UnreservedConcurrentExecutions"] = 1000;  // no reserved concurrency yet
+  limit["ConcurrentExecutions"] = kAccountConcurrency;
+  limit["UnreservedConcurrentExecutions"] =
+      kAccountConcurrency - total_reserved_concurrency(versions_context(ctx));
   json::object usage;
   usage["TotalCodeSize"] = total_code;
   usage["FunctionCount"] = count;
@@ -818,6 +848,17 @@ HttpResponse dispatch(const Context& ctx, const HttpRequest& request) {
       return get_account_settings(ctx);
     case Operation::kGetPackage:
       return get_package(ctx, label);
+    case Operation::kPublishVersion:
+    case Operation::kListVersionsByFunction:
+    case Operation::kCreateAlias:
+    case Operation::kListAliases:
+    case Operation::kGetAlias:
+    case Operation::kUpdateAlias:
+    case Operation::kDeleteAlias:
+    case Operation::kPutFunctionConcurrency:
+    case Operation::kGetFunctionConcurrency:
+    case Operation::kDeleteFunctionConcurrency:
+      return handle_versions(versions_context(ctx), *route.match, request, query);
   }
   return unknown_operation(request, RouteResult{});
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "api/http_message.h"
@@ -24,9 +25,14 @@ struct ControlOptions {
 
 // What the rest of the server must learn after a successful write (invoker cache,
 // draining warm environments). Called on the worker thread after the registry commit.
+// `upserted` also announces a published version (record.version = "N").
 struct ControlEffects {
   std::function<void(const registry::FunctionRecord&)> upserted;
   std::function<void(const std::string& name)> removed;
+  std::function<void(const std::string& name, const std::string& version)> version_removed;
+  std::function<void(const registry::AliasRecord&)> alias_upserted;
+  std::function<void(const std::string& function, const std::string& alias)> alias_removed;
+  std::function<void(const std::string& name, std::optional<int> reserved)> concurrency_changed;
 };
 
 class ControlApi {

@@ -10,7 +10,7 @@ namespace {
 // the botocore model's requestUri for each operation.
 struct Route {
   const char* method;
-  std::array<const char*, 4> segments;  // nullptr-terminated when shorter
+  std::array<const char*, 5> segments;  // nullptr-terminated when shorter
   Operation operation;
 };
 
@@ -31,6 +31,18 @@ constexpr Route kRoutes[] = {
     {"GET", {"2017-03-31", "tags", "{}", nullptr}, Operation::kListTags},
     {"GET", {"2016-08-19", "account-settings", nullptr, nullptr}, Operation::kGetAccountSettings},
     {"GET", {"lambdad", "packages", "{}", nullptr}, Operation::kGetPackage},
+    {"POST", {"2015-03-31", "functions", "{}", "versions"}, Operation::kPublishVersion},
+    {"GET", {"2015-03-31", "functions", "{}", "versions"}, Operation::kListVersionsByFunction},
+    {"POST", {"2015-03-31", "functions", "{}", "aliases"}, Operation::kCreateAlias},
+    {"GET", {"2015-03-31", "functions", "{}", "aliases"}, Operation::kListAliases},
+    {"GET", {"2015-03-31", "functions", "{}", "aliases", "{}"}, Operation::kGetAlias},
+    {"PUT", {"2015-03-31", "functions", "{}", "aliases", "{}"}, Operation::kUpdateAlias},
+    {"DELETE", {"2015-03-31", "functions", "{}", "aliases", "{}"}, Operation::kDeleteAlias},
+    {"PUT", {"2017-10-31", "functions", "{}", "concurrency"}, Operation::kPutFunctionConcurrency},
+    {"GET", {"2019-09-30", "functions", "{}", "concurrency"}, Operation::kGetFunctionConcurrency},
+    {"DELETE",
+     {"2017-10-31", "functions", "{}", "concurrency"},
+     Operation::kDeleteFunctionConcurrency},
 };
 
 int hex_value(char c) {
@@ -57,8 +69,9 @@ std::vector<std::string_view> split_path(std::string_view path) {
 }
 
 // Matches `segments` against a template; fills `label` with the decoded label segment.
-bool matches(const Route& route, const std::vector<std::string_view>& segments,
-             std::string& label) {
+bool matches(const Route& route, const std::vector<std::string_view>& segments, std::string& label,
+             std::string& label2) {
+  bool first = true;
   size_t n = 0;
   while (n < route.segments.size() && route.segments[n] != nullptr) ++n;
   if (segments.size() != n) return false;
@@ -66,7 +79,8 @@ bool matches(const Route& route, const std::vector<std::string_view>& segments,
     const std::string_view want = route.segments[i];
     if (want == "{}") {
       if (segments[i].empty()) return false;
-      label = percent_decode(segments[i]);
+      (first ? label : label2) = percent_decode(segments[i]);
+      first = false;
     } else if (segments[i] != want) {
       return false;
     }
@@ -99,9 +113,10 @@ RouteResult match_route(std::string_view method, std::string_view raw_path) {
   RouteResult result;
   for (const Route& route : kRoutes) {
     std::string label;
-    if (!matches(route, segments, label)) continue;
+    std::string label2;
+    if (!matches(route, segments, label, label2)) continue;
     if (method == route.method) {
-      result.match = RouteMatch{route.operation, std::move(label)};
+      result.match = RouteMatch{route.operation, std::move(label), std::move(label2)};
       result.allowed_methods.clear();
       return result;
     }

@@ -22,6 +22,17 @@ enum class Operation {
   kUntagResource,
   kListTags,
   kGetAccountSettings,
+  // issue #6: versions, aliases, reserved concurrency
+  kPublishVersion,
+  kListVersionsByFunction,
+  kCreateAlias,
+  kListAliases,
+  kGetAlias,
+  kUpdateAlias,
+  kDeleteAlias,
+  kPutFunctionConcurrency,
+  kGetFunctionConcurrency,
+  kDeleteFunctionConcurrency,
   kGetPackage,  // lambdad's own: GET /lambdad/packages/<id>.zip (GetFunction's Code.Location)
 };
 
@@ -30,6 +41,8 @@ struct RouteMatch {
   // The path label ({FunctionName}, {ARN} or the package file name), percent-decoded once;
   // empty for operations without one.
   std::string label;
+  // The second path label ({Name} of an alias), decoded likewise; empty when none.
+  std::string label2;
 };
 
 struct RouteResult {

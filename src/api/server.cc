@@ -249,8 +249,9 @@ std::optional<HttpResponse> prepare_invoke(Server::Impl& self, const std::string
   const auto& opt = self.invoker.options();
   const std::string arn =
       "arn:aws:lambda:" + opt.region + ":" + opt.account + ":function:" + t.name;
-  const registry::FunctionRecord* fn = self.invoker.find(t.name);
-  if (fn == nullptr || (!qualifier.empty() && qualifier != "$LATEST"))
+  // Version numbers and aliases resolve through the invoker's cache (never SQLite here).
+  const std::optional<std::string> version = self.invoker.resolve_qualifier(t.name, qualifier);
+  if (!version)
     return lambda_error(404, "ResourceNotFoundException",
                         "Function not found: " + arn + (qualifier.empty() ? "" : ":" + qualifier));
   type = "RequestResponse";
@@ -286,7 +287,7 @@ std::optional<HttpResponse> prepare_invoke(Server::Impl& self, const std::string
   if (auto it = req.find("X-Amz-Log-Type"); it != req.end() && it->value() == "Tail")
     out.tail = type == "RequestResponse";
   out.function = t.name;
-  out.qualifier = "$LATEST";
+  out.qualifier = *version;
   out.invoked_arn = arn + (qualifier.empty() ? "" : ":" + qualifier);
   out.payload = body;
   return std::nullopt;

@@ -8,6 +8,7 @@
 
 #include "api/control_api.h"
 #include "api/server.h"
+#include "api/versions_wiring.h"
 #include "cli/cli.h"
 #include "invoke/invoker.h"
 #include "metering/log_sink.h"
@@ -124,6 +125,7 @@ int serve(Args& args) {
   api::ControlEffects effects;
   effects.upserted = [&invoker](const registry::FunctionRecord& r) { invoker.post_upsert(r); };
   effects.removed = [&invoker](const std::string& n) { invoker.post_remove(n); };
+  api::wire_version_effects(effects, invoker);
   api::ControlApi control(**registry, *packages, copt, effects);
 
   // Load every function so the invoke path never touches SQLite.
@@ -137,6 +139,10 @@ int serve(Args& args) {
     for (auto& f : page->functions) invoker.upsert(f);
     if (!page->next_marker) break;
     marker = *page->next_marker;
+  }
+  if (auto r = api::load_versions(**registry, invoker); !r) {
+    std::fprintf(stderr, "lambdad: %s\n", r.error().message().c_str());
+    return 1;
   }
 
   sopt.metrics_text = [&metrics, &invoker] {

@@ -13,9 +13,11 @@
 #include <cstring>
 #include <deque>
 #include <list>
+#include <random>
 #include <vector>
 
 #include "common/encoding.h"
+#include "invoke/routing.h"
 #include "runtime_api/endpoint.h"
 
 namespace lambdad::invoke {
@@ -174,7 +176,10 @@ struct Invoker::Impl {
   metering::LogSink& logs;
   metering::UsageRecorder* usage;
   const Options& opt;
-  std::map<std::string, std::shared_ptr<FunctionState>> functions;
+  std::map<std::string, std::shared_ptr<FunctionState>> functions;  // by pool_key()
+  std::map<std::string, std::map<std::string, registry::AliasRecord>> aliases;
+  std::map<std::string, int> reserved;  // reserved concurrency by function name
+  std::mt19937_64 rng{std::random_device{}()};
   asio::steady_timer reaper;
   uint64_t next_env_id = 1;
   int live_envs = 0;
@@ -200,6 +205,11 @@ struct Invoker::Impl {
                        const std::string& body, const std::string& error_type,
                        const std::string& log_text);
   void schedule_reaper();
+  void remove_key(const std::string& key, const std::string& name);
+  // Invocations in flight (queued or running) and live environments over every version of
+  // `name`: reserved concurrency caps both.
+  int in_flight(const std::string& name) const;
+  int live_envs_of(const std::string& name) const;
   void clear_finishing(Environment& env) {
     if (env.finishing) {
       env.finishing = false;
@@ -358,8 +368,43 @@ runtime_api::PostResult Environment::init_error(std::string body, std::string er
 
 // ---------------------------------------------------------------- Impl
 
+int Invoker::Impl::in_flight(const std::string& name) const {
+  int n = 0;
+  for (const auto& [key, st] : functions) {
+    if (st->config->name != name) continue;
+    n += static_cast<int>(st->queue.size());
+    for (const auto& e : st->envs)
+      if (e->state == Environment::State::kBusy && e->current && !e->answered) n++;
+  }
+  return n;
+}
+
+int Invoker::Impl::live_envs_of(const std::string& name) const {
+  int n = 0;
+  for (const auto& [key, st] : functions) {
+    if (st->config->name != name) continue;
+    for (const auto& e : st->envs)
+      if (e->state != Environment::State::kDead) n++;
+  }
+  return n;
+}
+
 void Invoker::Impl::dispatch(const std::shared_ptr<FunctionState>& fn,
                              std::unique_ptr<Invocation> inv) {
+  if (auto it = reserved.find(fn->config->name);
+      it != reserved.end() && in_flight(fn->config->name) >= it->second) {
+    // Lambda throttles at once past the reservation (synchronous callers are not queued).
+    stats.throttles++;
+    InvokeResult r;
+    r.status = 429;
+    r.error_type = "TooManyRequestsException";
+    r.error_message = "Rate Exceeded.";
+    r.reason = "ReservedFunctionConcurrentInvocationLimitExceeded";
+    r.request_id = inv->req.request_id;
+    auto done = std::move(inv->done);
+    done(std::move(r));
+    return;
+  }
   while (!fn->idle.empty()) {
     Environment* env = fn->idle.back();
     fn->idle.pop_back();
@@ -394,6 +439,21 @@ void Invoker::Impl::maybe_spawn(const std::shared_ptr<FunctionState>& fn) {
     int fn_envs = 0;
     for (auto& e : fn->envs)
       if (e->state != Environment::State::kDead) fn_envs++;
+    if (auto it = reserved.find(fn->config->name);
+        it != reserved.end() && live_envs_of(fn->config->name) >= it->second) {
+      // The reservation caps environments over all versions: retire an idle sibling's.
+      bool freed = false;
+      for (auto& [key, other] : functions) {
+        if (other == fn || other->config->name != fn->config->name || other->idle.empty()) continue;
+        Environment* victim = other->idle.back();
+        other->idle.pop_back();
+        kill(*victim);
+        freed = true;
+        break;
+      }
+      if (!freed) return;
+      continue;
+    }
     if (fn_envs >= opt.max_environments_per_function || live_envs >= opt.max_environments) {
       // Queued until an environment frees up; past the queue bound callers get 429.
       if (live_envs >= opt.max_environments && fn_envs == 0) {
@@ -417,7 +477,7 @@ bool Invoker::Impl::spawn(const std::shared_ptr<FunctionState>& fn) {
   auto env = std::make_unique<Environment>(*this, fn, next_env_id++);
   env->config = cfg;
   env->generation = cfg->generation;
-  env->log_stream = log_stream_name("$LATEST");
+  env->log_stream = log_stream_name(cfg->version);
   auto ep = runtime_api::Endpoint::start(io, *env);
   if (!ep) {
     auto inv = std::move(fn->queue.front());
@@ -452,7 +512,7 @@ bool Invoker::Impl::spawn(const std::shared_ptr<FunctionState>& fn) {
   add("LAMBDA_TASK_ROOT", root);
   add("LAMBDA_RUNTIME_DIR", "/var/runtime");
   add("AWS_LAMBDA_FUNCTION_NAME", cfg->name);
-  add("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
+  add("AWS_LAMBDA_FUNCTION_VERSION", cfg->version);
   add("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", std::to_string(cfg->memory_mb));
   add("AWS_REGION", opt.region);
   add("AWS_DEFAULT_REGION", opt.region);
@@ -544,6 +604,15 @@ void Invoker::Impl::became_ready(Environment& env) {
     assign(env, std::move(inv));
     return;
   }
+  if (reserved.count(fn->config->name)) {
+    // Another version of this function waits for room under the reservation: make it.
+    for (auto& [key, other] : functions) {
+      if (other == fn || other->config->name != fn->config->name || other->queue.empty()) continue;
+      kill(env);
+      maybe_spawn(other);
+      return;
+    }
+  }
   fn->idle.push_back(&env);
 }
 
@@ -552,7 +621,7 @@ void Invoker::Impl::assign(Environment& env, std::unique_ptr<Invocation> inv) {
   env.answered = false;
   inv->start = Clock::now();
   inv->start_epoch_ms = epoch_ms();
-  inv->log = metering::start_line(inv->req.request_id, "$LATEST");
+  inv->log = metering::start_line(inv->req.request_id, env.config->version);
   auto ev = std::make_shared<runtime_api::NextEvent>();
   ev->request_id = inv->req.request_id;
   ev->payload = inv->req.payload;
@@ -641,6 +710,7 @@ void Invoker::Impl::finish(std::unique_ptr<Invocation> inv, InvokeResult r, int6
         inv->log.size() > kTailBytes ? inv->log.substr(inv->log.size() - kTailBytes) : inv->log;
   }
   r.request_id = inv->req.request_id;
+  r.executed_version = cfg->version;
   stats.invocations++;
   if (!r.function_error.empty()) stats.errors++;
   if (opt.metrics) opt.metrics->observe(cfg->name, duration, !r.function_error.empty(), !!init);
@@ -675,7 +745,7 @@ void Invoker::Impl::fail_invocation(std::unique_ptr<Invocation> inv,
     inv->start = Clock::now();
     inv->start_epoch_ms = epoch_ms();
   }
-  inv->log = metering::start_line(inv->req.request_id, "$LATEST") + log_text;
+  inv->log = metering::start_line(inv->req.request_id, cfg->version) + log_text;
   InvokeResult r;
   r.body = body;
   r.function_error = "Unhandled";
@@ -811,7 +881,7 @@ Invoker::Invoker(asio::io_context& io, sandbox::Spawner& spawner, metering::LogS
 Invoker::~Invoker() { shutdown(); }
 
 void Invoker::upsert(registry::FunctionRecord record) {
-  auto& fn = impl_->functions[record.name];
+  auto& fn = impl_->functions[pool_key(record.name, record.version)];
   if (!fn || fn->removed) fn = std::make_shared<FunctionState>();
   const bool changed = !fn->config || fn->config->generation != record.generation;
   fn->config = std::make_shared<const registry::FunctionRecord>(std::move(record));
@@ -828,25 +898,95 @@ void Invoker::upsert(registry::FunctionRecord record) {
 }
 
 void Invoker::remove(const std::string& name) {
-  auto it = impl_->functions.find(name);
-  if (it == impl_->functions.end()) return;
+  std::vector<std::string> keys;
+  for (const auto& [key, st] : impl_->functions)
+    if (key == name || (key.starts_with(name + ":") && st->config->name == name))
+      keys.push_back(key);
+  for (const std::string& key : keys) impl_->remove_key(key, name);
+  impl_->aliases.erase(name);
+  impl_->reserved.erase(name);
+}
+
+void Invoker::remove_version(const std::string& name, const std::string& version) {
+  impl_->remove_key(pool_key(name, version), name);
+}
+
+void Invoker::upsert_alias(registry::AliasRecord alias) {
+  auto& slot = impl_->aliases[alias.function][alias.name];
+  slot = std::move(alias);
+}
+
+void Invoker::remove_alias(const std::string& function, const std::string& alias) {
+  auto it = impl_->aliases.find(function);
+  if (it != impl_->aliases.end()) it->second.erase(alias);
+}
+
+void Invoker::set_reserved_concurrency(const std::string& name, std::optional<int> reserved) {
+  if (reserved) {
+    impl_->reserved[name] = *reserved;
+  } else {
+    impl_->reserved.erase(name);
+  }
+}
+
+void Invoker::post_remove_version(std::string name, std::string version) {
+  asio::post(impl_->io,
+             [this, n = std::move(name), v = std::move(version)] { remove_version(n, v); });
+}
+
+void Invoker::post_upsert_alias(registry::AliasRecord alias) {
+  asio::post(impl_->io, [this, a = std::move(alias)]() mutable { upsert_alias(std::move(a)); });
+}
+
+void Invoker::post_remove_alias(std::string function, std::string alias) {
+  asio::post(impl_->io,
+             [this, f = std::move(function), a = std::move(alias)] { remove_alias(f, a); });
+}
+
+void Invoker::post_set_reserved_concurrency(std::string name, std::optional<int> reserved) {
+  asio::post(impl_->io,
+             [this, n = std::move(name), reserved] { set_reserved_concurrency(n, reserved); });
+}
+
+std::optional<std::string> Invoker::resolve_qualifier(const std::string& name,
+                                                      const std::string& qualifier) {
+  if (find(name) == nullptr) return std::nullopt;
+  if (qualifier.empty() || qualifier == "$LATEST") return std::string("$LATEST");
+  auto live = [this, &name](const std::string& version) {
+    auto it = impl_->functions.find(pool_key(name, version));
+    return it != impl_->functions.end() && !it->second->removed;
+  };
+  if (qualifier.find_first_not_of("0123456789") == std::string::npos)
+    return live(qualifier) ? std::optional<std::string>(qualifier) : std::nullopt;
+  auto fit = impl_->aliases.find(name);
+  if (fit == impl_->aliases.end()) return std::nullopt;
+  auto ait = fit->second.find(qualifier);
+  if (ait == fit->second.end()) return std::nullopt;
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  std::string version = pick_version(ait->second, uniform(impl_->rng));
+  return version;
+}
+
+void Invoker::Impl::remove_key(const std::string& key, const std::string& name) {
+  auto it = functions.find(key);
+  if (it == functions.end()) return;
   auto fn = it->second;
   fn->removed = true;
   std::vector<Environment*> all;
   for (auto& e : fn->envs)
     if (!e->current || e->answered) all.push_back(e.get());
-  for (Environment* e : all) impl_->kill(*e);
+  for (Environment* e : all) kill(*e);
   auto queue = std::move(fn->queue);
   fn->queue.clear();
   for (auto& inv : queue) {
     InvokeResult r;
     r.status = 404;
     r.error_type = "ResourceNotFoundException";
-    r.error_message = "Function not found: " + impl_->arn(name);
+    r.error_message = "Function not found: " + arn(name);
     r.request_id = inv->req.request_id;
     inv->done(std::move(r));
   }
-  if (fn->envs.empty()) impl_->functions.erase(name);
+  if (fn->envs.empty()) functions.erase(key);
 }
 
 void Invoker::post_upsert(registry::FunctionRecord record) {
@@ -865,13 +1005,14 @@ const registry::FunctionRecord* Invoker::find(const std::string& name) const {
 
 void Invoker::invoke(InvokeRequest req, Done done) {
   if (req.request_id.empty()) req.request_id = uuid4();
-  auto it = impl_->functions.find(req.function);
+  auto it = impl_->functions.find(pool_key(req.function, req.qualifier));
   if (impl_->stopping || it == impl_->functions.end() || it->second->removed) {
     InvokeResult r;
     r.status = impl_->stopping ? 503 : 404;
     r.error_type = impl_->stopping ? "ServiceException" : "ResourceNotFoundException";
     r.error_message = impl_->stopping ? "lambdad is shutting down"
-                                      : "Function not found: " + impl_->arn(req.function);
+                                      : "Function not found: " +
+                                            impl_->arn(pool_key(req.function, req.qualifier));
     r.request_id = req.request_id;
     done(std::move(r));
     return;

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "metering/billing.h"
@@ -88,6 +89,22 @@ class Invoker {
 
   // nullptr when unknown.
   const registry::FunctionRecord* find(const std::string& name) const;
+
+  // Versions, aliases and reserved concurrency (issue #6). A published version is upserted
+  // like $LATEST (record.version = "N") and pooled separately under "name:N".
+  void remove_version(const std::string& name, const std::string& version);
+  void upsert_alias(registry::AliasRecord alias);
+  void remove_alias(const std::string& function, const std::string& alias);
+  // nullopt = no reservation.
+  void set_reserved_concurrency(const std::string& name, std::optional<int> reserved);
+  void post_remove_version(std::string name, std::string version);
+  void post_upsert_alias(registry::AliasRecord alias);
+  void post_remove_alias(std::string function, std::string alias);
+  void post_set_reserved_concurrency(std::string name, std::optional<int> reserved);
+  // The version `qualifier` ("" / $LATEST / N / alias) runs now (an alias with weights picks
+  // one per call); nullopt when the function or qualifier does not exist.
+  std::optional<std::string> resolve_qualifier(const std::string& name,
+                                               const std::string& qualifier);
 
   // Runs one invocation; `done` is called exactly once on the io thread.
   void invoke(InvokeRequest request, Done done);

@@ -36,6 +36,18 @@ struct FunctionRecord {
   std::string last_modified;  // lambda_timestamp_now() format
   std::string revision_id;    // uuid4, changes on every write
   int64_t generation = 0;     // bumps on every code/config change; drains warm environments
+  // "$LATEST" for the live record; "1", "2", ... for a published (immutable) version.
+  std::string version = "$LATEST";
+};
+
+// A named pointer to a version, optionally splitting traffic with a second version.
+struct AliasRecord {
+  std::string function;  // unqualified function name
+  std::string name;      // alias name
+  std::string function_version;
+  std::string description;
+  std::map<std::string, double> additional_weights;  // version -> weight in [0, 1]
+  std::string revision_id;
 };
 
 struct ListPage {
@@ -64,6 +76,37 @@ class Registry {
   virtual Result<void> remove(const std::string& name) = 0;
   // Every package_id some function references (for package GC).
   virtual Result<std::vector<std::string>> referenced_packages() = 0;
+
+  // ---- versions, aliases, reserved concurrency (issue #6). The defaults describe a registry
+  // without them (test fakes): reads find nothing, writes answer kUnavailable. remove()
+  // drops all of them with the function.
+
+  // Stores `snapshot` (a copy of $LATEST) as the next version number of its function:
+  // numbers start at 1 and are never reused while the function exists. Returns the stored
+  // record with `version` set. kNotFound when the function is absent.
+  virtual Result<FunctionRecord> publish_version(const FunctionRecord& snapshot);
+  // kNotFound when absent.
+  virtual Result<FunctionRecord> get_version(const std::string& name, const std::string& version);
+  // Published versions in ascending number order (without $LATEST).
+  virtual Result<std::vector<FunctionRecord>> list_versions(const std::string& name);
+  // kNotFound when absent.
+  virtual Result<void> remove_version(const std::string& name, const std::string& version);
+
+  // kConflict when the alias exists.
+  virtual Result<void> create_alias(const AliasRecord& alias);
+  virtual Result<AliasRecord> get_alias(const std::string& function, const std::string& name);
+  // Sorted by alias name.
+  virtual Result<std::vector<AliasRecord>> list_aliases(const std::string& function);
+  // Precondition failure as update() reports it.
+  virtual Result<void> update_alias(const AliasRecord& alias,
+                                    const std::optional<std::string>& expected_revision);
+  virtual Result<void> remove_alias(const std::string& function, const std::string& name);
+
+  // nullopt clears the reservation.
+  virtual Result<void> set_reserved_concurrency(const std::string& name, std::optional<int> n);
+  virtual Result<std::optional<int>> reserved_concurrency(const std::string& name);
+  // Every function's reservation.
+  virtual Result<std::map<std::string, int>> reserved_concurrencies();
 };
 
 // An update() whose expected_revision did not match fails with Code::kConflict and a context

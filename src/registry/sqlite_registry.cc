@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,6 +40,32 @@ CREATE TABLE functions (
 ) WITHOUT ROWID;
 CREATE INDEX functions_package_id ON functions(package_id);
 )sql",
+    // 2: versions (immutable snapshots), the per-function version counter (numbers are never
+    // reused while the function exists), aliases, reserved concurrency.
+    R"sql(
+CREATE TABLE versions (
+  name       TEXT NOT NULL,
+  version    INTEGER NOT NULL,
+  package_id TEXT NOT NULL,
+  record     TEXT NOT NULL,
+  PRIMARY KEY (name, version)
+) WITHOUT ROWID;
+CREATE TABLE version_counters (
+  name TEXT PRIMARY KEY NOT NULL,
+  last INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE aliases (
+  function    TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  revision_id TEXT NOT NULL,
+  record      TEXT NOT NULL,
+  PRIMARY KEY (function, name)
+) WITHOUT ROWID;
+CREATE TABLE concurrency (
+  name     TEXT PRIMARY KEY NOT NULL,
+  reserved INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 json::object to_json_map(const std::map<std::string, std::string>& m) {
@@ -66,6 +93,7 @@ std::string encode(const FunctionRecord& fn) {
   o["last_modified"] = fn.last_modified;
   o["revision_id"] = fn.revision_id;
   o["generation"] = fn.generation;
+  o["version"] = fn.version;
   return json::serialize(o);
 }
 
@@ -114,7 +142,38 @@ Result<FunctionRecord> decode(std::string_view text) {
   read_string(o, "last_modified", fn.last_modified);
   read_string(o, "revision_id", fn.revision_id);
   read_int(o, "generation", fn.generation);
+  read_string(o, "version", fn.version);
   return fn;
+}
+
+std::string encode_alias(const AliasRecord& a) {
+  json::object o;
+  o["function"] = a.function;
+  o["name"] = a.name;
+  o["function_version"] = a.function_version;
+  o["description"] = a.description;
+  json::object w;
+  for (const auto& [k, v] : a.additional_weights) w[k] = v;
+  o["weights"] = std::move(w);
+  o["revision_id"] = a.revision_id;
+  return json::serialize(o);
+}
+
+Result<AliasRecord> decode_alias(std::string_view text) {
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return Error::make(Code::kInternal, "registry: corrupt alias record");
+  const json::object& o = v.get_object();
+  AliasRecord a;
+  read_string(o, "function", a.function);
+  read_string(o, "name", a.name);
+  read_string(o, "function_version", a.function_version);
+  read_string(o, "description", a.description);
+  read_string(o, "revision_id", a.revision_id);
+  if (const auto* w = o.if_contains("weights"); w && w->is_object())
+    for (const auto& [k, val] : w->get_object())
+      if (val.is_number()) a.additional_weights[std::string(k)] = val.to_number<double>();
+  return a;
 }
 
 struct DbCloser {
@@ -270,13 +329,206 @@ class SqliteRegistry final : public Registry {
     sqlite3_bind_text(stmt->get(), 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
     if (sqlite3_step(stmt->get()) != SQLITE_DONE) return db_error(db_.get(), "delete " + name);
     if (sqlite3_changes(db_.get()) == 0) return not_found(name);
+    stmt.value().reset();
+    // Versions, the counter, aliases and the reservation go with the function.
+    for (const char* sql :
+         {"DELETE FROM versions WHERE name = ?1", "DELETE FROM version_counters WHERE name = ?1",
+          "DELETE FROM aliases WHERE function = ?1", "DELETE FROM concurrency WHERE name = ?1"}) {
+      if (auto r = run(sql, {name}); !r.ok()) return r;
+    }
     return ok();
+  }
+
+  Result<FunctionRecord> publish_version(const FunctionRecord& snapshot) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_.get());
+    if (auto r = tx.begin(); !r.ok()) return r.error();
+    {
+      auto sel = prepare("SELECT 1 FROM functions WHERE name = ?1");
+      if (!sel.ok()) return sel.error();
+      bind(sel->get(), {snapshot.name});
+      if (sqlite3_step(sel->get()) != SQLITE_ROW) return not_found(snapshot.name);
+    }
+    int64_t last = 0;
+    {
+      auto sel = prepare("SELECT last FROM version_counters WHERE name = ?1");
+      if (!sel.ok()) return sel.error();
+      bind(sel->get(), {snapshot.name});
+      if (sqlite3_step(sel->get()) == SQLITE_ROW) last = sqlite3_column_int64(sel->get(), 0);
+    }
+    FunctionRecord rec = with_defaults(snapshot);
+    rec.version = std::to_string(last + 1);
+    if (auto r = run("INSERT INTO version_counters(name, last) VALUES(?1, ?2) "
+                     "ON CONFLICT(name) DO UPDATE SET last = excluded.last",
+                     {rec.name, rec.version});
+        !r.ok())
+      return r.error();
+    if (auto r = run("INSERT INTO versions(name, version, package_id, record) "
+                     "VALUES(?1, CAST(?2 AS INTEGER), ?3, ?4)",
+                     {rec.name, rec.version, rec.package_id, encode(rec)});
+        !r.ok())
+      return r.error();
+    if (auto r = tx.commit(); !r.ok()) return r.error();
+    return rec;
+  }
+
+  Result<FunctionRecord> get_version(const std::string& name, const std::string& version) override {
+    std::lock_guard lock(mu_);
+    auto sel = prepare(
+        "SELECT record FROM versions WHERE name = ?1 AND version = CAST(?2 AS "
+        "INTEGER) AND CAST(version AS TEXT) = ?2");
+    if (!sel.ok()) return sel.error();
+    bind(sel->get(), {name, version});
+    const int rc = sqlite3_step(sel->get());
+    if (rc == SQLITE_DONE) return not_found(name + ":" + version);
+    if (rc != SQLITE_ROW) return db_error(db_.get(), "select version");
+    return decode(column_text(sel->get(), 0));
+  }
+
+  Result<std::vector<FunctionRecord>> list_versions(const std::string& name) override {
+    std::lock_guard lock(mu_);
+    auto sel = prepare("SELECT record FROM versions WHERE name = ?1 ORDER BY version");
+    if (!sel.ok()) return sel.error();
+    bind(sel->get(), {name});
+    std::vector<FunctionRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(sel->get())) == SQLITE_ROW) {
+      auto fn = decode(column_text(sel->get(), 0));
+      if (!fn.ok()) return fn.error();
+      out.push_back(std::move(*fn));
+    }
+    if (rc != SQLITE_DONE) return db_error(db_.get(), "list versions");
+    return out;
+  }
+
+  Result<void> remove_version(const std::string& name, const std::string& version) override {
+    std::lock_guard lock(mu_);
+    if (auto r = run("DELETE FROM versions WHERE name = ?1 AND version = CAST(?2 AS INTEGER) AND "
+                     "CAST(version AS TEXT) = ?2",
+                     {name, version});
+        !r.ok())
+      return r;
+    if (sqlite3_changes(db_.get()) == 0) return not_found(name + ":" + version);
+    return ok();
+  }
+
+  Result<void> create_alias(const AliasRecord& alias) override {
+    AliasRecord a = alias;
+    if (a.revision_id.empty()) a.revision_id = uuid4();
+    std::lock_guard lock(mu_);
+    if (auto r = run("INSERT INTO aliases(function, name, revision_id, record) VALUES(?1, ?2, ?3, "
+                     "?4) ON CONFLICT(function, name) DO NOTHING",
+                     {a.function, a.name, a.revision_id, encode_alias(a)});
+        !r.ok())
+      return r;
+    if (sqlite3_changes(db_.get()) == 0)
+      return Error::make(Code::kConflict, "Alias already exists: " + a.name);
+    return ok();
+  }
+
+  Result<AliasRecord> get_alias(const std::string& function, const std::string& name) override {
+    std::lock_guard lock(mu_);
+    auto sel = prepare("SELECT record FROM aliases WHERE function = ?1 AND name = ?2");
+    if (!sel.ok()) return sel.error();
+    bind(sel->get(), {function, name});
+    const int rc = sqlite3_step(sel->get());
+    if (rc == SQLITE_DONE) return Error::make(Code::kNotFound, "Alias not found: " + name);
+    if (rc != SQLITE_ROW) return db_error(db_.get(), "select alias");
+    return decode_alias(column_text(sel->get(), 0));
+  }
+
+  Result<std::vector<AliasRecord>> list_aliases(const std::string& function) override {
+    std::lock_guard lock(mu_);
+    auto sel = prepare("SELECT record FROM aliases WHERE function = ?1 ORDER BY name");
+    if (!sel.ok()) return sel.error();
+    bind(sel->get(), {function});
+    std::vector<AliasRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(sel->get())) == SQLITE_ROW) {
+      auto a = decode_alias(column_text(sel->get(), 0));
+      if (!a.ok()) return a.error();
+      out.push_back(std::move(*a));
+    }
+    if (rc != SQLITE_DONE) return db_error(db_.get(), "list aliases");
+    return out;
+  }
+
+  Result<void> update_alias(const AliasRecord& alias,
+                            const std::optional<std::string>& expected_revision) override {
+    AliasRecord a = alias;
+    if (a.revision_id.empty()) a.revision_id = uuid4();
+    std::lock_guard lock(mu_);
+    Transaction tx(db_.get());
+    if (auto r = tx.begin(); !r.ok()) return r;
+    {
+      auto sel = prepare("SELECT revision_id FROM aliases WHERE function = ?1 AND name = ?2");
+      if (!sel.ok()) return sel.error();
+      bind(sel->get(), {a.function, a.name});
+      const int rc = sqlite3_step(sel->get());
+      if (rc == SQLITE_DONE) return Error::make(Code::kNotFound, "Alias not found: " + a.name);
+      if (rc != SQLITE_ROW) return db_error(db_.get(), "select alias");
+      if (expected_revision && *expected_revision != column_text(sel->get(), 0))
+        return Error::make(Code::kConflict,
+                           std::string(kPreconditionFailedPrefix) +
+                               "The Revision Id provided does not match the latest Revision Id. "
+                               "Call the GetFunction/GetAlias API to retrieve the latest "
+                               "Revision Id");
+    }
+    if (auto r = run("UPDATE aliases SET revision_id = ?3, record = ?4 WHERE function = ?1 AND "
+                     "name = ?2",
+                     {a.function, a.name, a.revision_id, encode_alias(a)});
+        !r.ok())
+      return r;
+    return tx.commit();
+  }
+
+  Result<void> remove_alias(const std::string& function, const std::string& name) override {
+    std::lock_guard lock(mu_);
+    if (auto r = run("DELETE FROM aliases WHERE function = ?1 AND name = ?2", {function, name});
+        !r.ok())
+      return r;
+    if (sqlite3_changes(db_.get()) == 0)
+      return Error::make(Code::kNotFound, "Alias not found: " + name);
+    return ok();
+  }
+
+  Result<void> set_reserved_concurrency(const std::string& name, std::optional<int> n) override {
+    std::lock_guard lock(mu_);
+    if (!n) return run("DELETE FROM concurrency WHERE name = ?1", {name});
+    return run(
+        "INSERT INTO concurrency(name, reserved) VALUES(?1, CAST(?2 AS INTEGER)) "
+        "ON CONFLICT(name) DO UPDATE SET reserved = excluded.reserved",
+        {name, std::to_string(*n)});
+  }
+
+  Result<std::optional<int>> reserved_concurrency(const std::string& name) override {
+    std::lock_guard lock(mu_);
+    auto sel = prepare("SELECT reserved FROM concurrency WHERE name = ?1");
+    if (!sel.ok()) return sel.error();
+    bind(sel->get(), {name});
+    const int rc = sqlite3_step(sel->get());
+    if (rc == SQLITE_DONE) return std::optional<int>();
+    if (rc != SQLITE_ROW) return db_error(db_.get(), "select concurrency");
+    return std::optional<int>(sqlite3_column_int(sel->get(), 0));
+  }
+
+  Result<std::map<std::string, int>> reserved_concurrencies() override {
+    std::lock_guard lock(mu_);
+    auto sel = prepare("SELECT name, reserved FROM concurrency");
+    if (!sel.ok()) return sel.error();
+    std::map<std::string, int> out;
+    int rc;
+    while ((rc = sqlite3_step(sel->get())) == SQLITE_ROW)
+      out[column_text(sel->get(), 0)] = sqlite3_column_int(sel->get(), 1);
+    if (rc != SQLITE_DONE) return db_error(db_.get(), "list concurrency");
+    return out;
   }
 
   Result<std::vector<std::string>> referenced_packages() override {
     std::lock_guard lock(mu_);
     auto stmt = prepare(
-        "SELECT DISTINCT package_id FROM functions WHERE package_id <> '' ORDER BY package_id");
+        "SELECT package_id FROM functions WHERE package_id <> '' UNION SELECT package_id FROM "
+        "versions WHERE package_id <> '' ORDER BY package_id");
     if (!stmt.ok()) return stmt.error();
     std::vector<std::string> ids;
     int rc;
@@ -308,6 +560,21 @@ class SqliteRegistry final : public Registry {
     sqlite3_bind_text(s, 3, rec.package_id.data(), static_cast<int>(rec.package_id.size()),
                       SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 4, doc.data(), static_cast<int>(doc.size()), SQLITE_TRANSIENT);
+  }
+
+  static void bind(sqlite3_stmt* s, std::initializer_list<std::string_view> values) {
+    int i = 1;
+    for (std::string_view v : values)
+      sqlite3_bind_text(s, i++, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+
+  // Prepares, binds text parameters ?1.., steps once (no rows expected).
+  Result<void> run(const char* sql, std::initializer_list<std::string_view> values) {
+    auto stmt = prepare(sql);
+    if (!stmt.ok()) return stmt.error();
+    bind(stmt->get(), values);
+    if (sqlite3_step(stmt->get()) != SQLITE_DONE) return db_error(db_.get(), sql);
+    return ok();
   }
 
   Result<Stmt> prepare(const char* sql) {

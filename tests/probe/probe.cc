@@ -2,6 +2,7 @@
 // does (a missing action echoes):
 //   echo                  return the event unchanged
 //   env                   return {"NAME":"value",...} of the whole environment
+//   context               return {"invoked_function_arn":...,"version":AWS_LAMBDA_FUNCTION_VERSION}
 //   sleep  ms             sleep ms milliseconds, return {"slept_ms":ms}
 //   crash  code           exit(code), default 1, without answering
 //   signal                raise SIGSEGV
@@ -162,6 +163,11 @@ InvocationResponse handle(const lambdad::InvocationRequest& req) {
   std::string action = get_string(ev, "action", "echo");
   if (action == "echo") return InvocationResponse::success(ev);
   if (action == "env") return InvocationResponse::success(env_json());
+  if (action == "context") {
+    const char* v = std::getenv("AWS_LAMBDA_FUNCTION_VERSION");
+    return InvocationResponse::success("{\"invoked_function_arn\":\"" + req.invoked_function_arn +
+                                       "\",\"version\":\"" + std::string(v ? v : "") + "\"}");
+  }
   if (action == "sleep") {
     long long ms = get_number(ev, "ms", 0);
     sleep_ms(ms);

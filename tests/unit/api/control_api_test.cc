@@ -338,7 +338,7 @@ TEST_F(ControlApiTest, CreateStoresCodeAndRecordAndAnswers201) {
       "POST", "/2015-03-31/functions",
       create_body(
           "hello",
-          R"(,"MemorySize":512,"Timeout":10,"Description":"x","Publish":true,)"
+          R"(,"MemorySize":512,"Timeout":10,"Description":"x",)"
           R"("Environment":{"Variables":{"GREETING":"hi"}},"Architectures":["arm64"],)"
           R"("EphemeralStorage":{"Size":2048},"Tags":{"k":"v"},"TracingConfig":{"Mode":"PassThrough"})",
           zip));

@@ -96,5 +96,23 @@ TEST(RoutesTest, ParseQueryKeepsRepeatedKeysInOrder) {
   EXPECT_TRUE(parse_query("").empty());
 }
 
+TEST(RoutesTest, VersionAliasAndConcurrencyRoutes) {
+  auto r = match_route("PUT", "/2015-03-31/functions/f%3A1/aliases/live");
+  ASSERT_TRUE(r.match);
+  EXPECT_EQ(r.match->operation, Operation::kUpdateAlias);
+  EXPECT_EQ(r.match->label, "f:1");
+  EXPECT_EQ(r.match->label2, "live");
+  EXPECT_EQ(match_route("POST", "/2015-03-31/functions/f/versions").match->operation,
+            Operation::kPublishVersion);
+  EXPECT_EQ(match_route("GET", "/2019-09-30/functions/f/concurrency").match->operation,
+            Operation::kGetFunctionConcurrency);
+  EXPECT_EQ(match_route("PUT", "/2017-10-31/functions/f/concurrency").match->operation,
+            Operation::kPutFunctionConcurrency);
+  // Get lives under 2019-09-30 only.
+  EXPECT_FALSE(match_route("GET", "/2017-10-31/functions/f/concurrency").match);
+  EXPECT_EQ(match_route("PATCH", "/2015-03-31/functions/f/aliases/live").allowed_methods,
+            (std::vector<std::string>{"DELETE", "GET", "PUT"}));
+}
+
 }  // namespace
 }  // namespace lambdad::api

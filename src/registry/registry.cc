@@ -1,0 +1,45 @@
+// Default implementations of Registry's optional methods (versions, aliases, concurrency).
+#include "registry/registry.h"
+
+namespace lambdad::registry {
+namespace {
+Error unsupported() {
+  return Error::make(Code::kUnavailable, "registry: versions/aliases are not supported here");
+}
+}  // namespace
+
+Result<FunctionRecord> Registry::publish_version(const FunctionRecord&) { return unsupported(); }
+// A registry without versions has none: reads answer "absent", writes kUnavailable.
+Result<FunctionRecord> Registry::get_version(const std::string& name, const std::string& version) {
+  return Error::make(Code::kNotFound, "Function not found: " + name + ":" + version);
+}
+Result<std::vector<FunctionRecord>> Registry::list_versions(const std::string&) {
+  return std::vector<FunctionRecord>{};
+}
+Result<void> Registry::remove_version(const std::string& name, const std::string& version) {
+  return Error::make(Code::kNotFound, "Function not found: " + name + ":" + version);
+}
+Result<void> Registry::create_alias(const AliasRecord&) { return unsupported(); }
+Result<AliasRecord> Registry::get_alias(const std::string&, const std::string& name) {
+  return Error::make(Code::kNotFound, "Alias not found: " + name);
+}
+Result<std::vector<AliasRecord>> Registry::list_aliases(const std::string&) {
+  return std::vector<AliasRecord>{};
+}
+Result<void> Registry::update_alias(const AliasRecord&, const std::optional<std::string>&) {
+  return unsupported();
+}
+Result<void> Registry::remove_alias(const std::string&, const std::string&) {
+  return unsupported();
+}
+Result<void> Registry::set_reserved_concurrency(const std::string&, std::optional<int>) {
+  return unsupported();
+}
+Result<std::optional<int>> Registry::reserved_concurrency(const std::string&) {
+  return std::optional<int>();
+}
+Result<std::map<std::string, int>> Registry::reserved_concurrencies() {
+  return std::map<std::string, int>{};
+}
+
+}  // namespace lambdad::registry
