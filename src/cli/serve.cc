@@ -24,6 +24,7 @@ int serve(Args& args) {
   std::string listen = "127.0.0.1:9001";
   std::string data_dir = "./.lambdad";
   invoke::Options iopt;
+  bool isolation = true;
   int64_t log_max_bytes = 10 * 1024 * 1024;
   for (size_t i = 0; i < args.rest.size(); ++i) {
     const std::string& a = args.rest[i];
@@ -43,12 +44,12 @@ int serve(Args& args) {
     else if (a == "--idle-timeout")
       iopt.idle_timeout = std::chrono::milliseconds(std::stoll(value()) * 1000);
     else if (a == "--region") iopt.region = value();
-    else if (a == "--no-isolation") { /* the only spawner today is the plain process one */ }
+    else if (a == "--no-isolation") isolation = false;
     else {
       std::fprintf(stderr,
                    "usage: lambdad serve [--listen HOST:PORT] [--data-dir DIR] "
                    "[--max-environments N] [--max-environments-per-function N] [--max-queue N] "
-                   "[--idle-timeout SECONDS] [--region R]\n");
+                   "[--idle-timeout SECONDS] [--region R] [--no-isolation]\n");
       return 2;
     }
   }
@@ -78,7 +79,14 @@ int serve(Args& args) {
     return 1;
   }
   metering::LogSink logs(data_dir + "/logs", log_max_bytes);
-  auto spawner = sandbox::make_process_spawner();
+  std::unique_ptr<sandbox::Spawner> spawner;
+  if (isolation) {
+    std::string note;
+    spawner = sandbox::make_best_spawner(&note);
+    std::fprintf(stderr, "lambdad: %s\n", note.c_str());
+  } else {
+    spawner = sandbox::make_process_spawner();
+  }
   iopt.packages_root = data_dir + "/packages";
 
   asio::io_context io(1);

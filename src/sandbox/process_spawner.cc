@@ -63,8 +63,8 @@ class ProcessSpawner final : public Spawner {
     envp.push_back(nullptr);
 
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, spec.executable.c_str(), &fa, &attr, argv.data(),
-                                 envp.data());
+    const int rc =
+        ::posix_spawn(&pid, spec.executable.c_str(), &fa, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
@@ -106,15 +106,24 @@ std::string describe_exit(int status) {
     const int sig = WTERMSIG(status);
     // Go's os.ProcessState wording, which Lambda's messages use.
     switch (sig) {
-      case SIGKILL: return "signal: killed";
-      case SIGSEGV: return "signal: segmentation fault";
-      case SIGABRT: return "signal: aborted";
-      case SIGTERM: return "signal: terminated";
-      case SIGBUS: return "signal: bus error";
-      case SIGFPE: return "signal: floating point exception";
-      case SIGILL: return "signal: illegal instruction";
-      case SIGINT: return "signal: interrupt";
-      default: return std::string("signal: ") + ::strsignal(sig);
+      case SIGKILL:
+        return "signal: killed";
+      case SIGSEGV:
+        return "signal: segmentation fault";
+      case SIGABRT:
+        return "signal: aborted";
+      case SIGTERM:
+        return "signal: terminated";
+      case SIGBUS:
+        return "signal: bus error";
+      case SIGFPE:
+        return "signal: floating point exception";
+      case SIGILL:
+        return "signal: illegal instruction";
+      case SIGINT:
+        return "signal: interrupt";
+      default:
+        return std::string("signal: ") + ::strsignal(sig);
     }
   }
   return "exit status " + std::to_string(status);
