@@ -532,9 +532,12 @@ void Invoker::Impl::became_ready(Environment& env) {
     return;
   }
   fn->idle.push_back(&env);
+  // Idle environments burn no CPU, as on Lambda; assign() and kill() thaw.
+  if (env.child.sandbox) env.child.sandbox->freeze();
 }
 
 void Invoker::Impl::assign(Environment& env, std::unique_ptr<Invocation> inv) {
+  if (env.child.sandbox) env.child.sandbox->thaw();
   env.state = Environment::State::kBusy;
   env.answered = false;
   inv->start = Clock::now();
@@ -680,6 +683,7 @@ void Invoker::Impl::kill(Environment& env) {
   auto& idle = env.fn->idle;
   idle.erase(std::remove(idle.begin(), idle.end(), &env), idle.end());
   if (env.endpoint) env.endpoint->stop();
+  if (env.child.sandbox) env.child.sandbox->thaw();  // v1: frozen tasks cannot die
   if (env.child.pid > 0) {
     ::kill(-env.child.pid, SIGKILL);  // the whole process group
     ::kill(env.child.pid, SIGKILL);

@@ -202,6 +202,7 @@ Result<std::unique_ptr<Cgroup>> CgroupManager::create(const std::string& name, i
 
 Cgroup::~Cgroup() {
   close_procs_fds();
+  freeze_.reset();
   for (const auto& d : dirs_) {
     // The init has been reaped, so its namespace is empty; a dying task may linger briefly.
     for (int i = 0; i < 50 && ::rmdir(d.c_str()) != 0 && errno == EBUSY; ++i) ::usleep(1000);
@@ -230,13 +231,16 @@ int64_t Cgroup::oom_kills() const {
   return keyed_value(read_text(dirs_[0] + file), "oom_kill").value_or(0);
 }
 
-void Cgroup::set_frozen(bool frozen) const {
-  if (dirs_.empty()) return;
-  if (version_ == CgroupVersion::kV2) {
-    (void)write_text(dirs_[0] + "/cgroup.freeze", frozen ? "1" : "0");
-  } else {
-    (void)write_text(dirs_[3] + "/freezer.state", frozen ? "FROZEN" : "THAWED");
+bool Cgroup::set_frozen(bool frozen) {
+  if (dirs_.empty()) return false;
+  const bool v2 = version_ == CgroupVersion::kV2;
+  if (!freeze_.valid()) {
+    const std::string path = v2 ? dirs_[0] + "/cgroup.freeze" : dirs_[3] + "/freezer.state";
+    freeze_.reset(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!freeze_.valid()) return false;
   }
+  const std::string_view text = v2 ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED");
+  return ::write(freeze_.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
 }
 
 }  // namespace lambdad::sandbox

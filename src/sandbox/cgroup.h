@@ -63,7 +63,8 @@ class Cgroup {
   void close_procs_fds();
   std::optional<int> peak_memory_mb() const;
   int64_t oom_kills() const;
-  void set_frozen(bool frozen) const;
+  // Freezes or thaws every task of the cgroup; false when the write failed.
+  bool set_frozen(bool frozen);
 
  private:
   friend class CgroupManager;
@@ -71,6 +72,7 @@ class Cgroup {
   std::vector<std::string> dirs_;  // v1: memory, cpu, pids, freezer; v2: one
   std::vector<UniqueFd> procs_;
   std::vector<int> procs_raw_;
+  UniqueFd freeze_;  // freezer.state / cgroup.freeze, opened on first use
 };
 
 }  // namespace lambdad::sandbox

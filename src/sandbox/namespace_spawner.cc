@@ -47,16 +47,17 @@ class NamespaceSandbox final : public Sandbox {
   }
   bool oom_killed() override { return cgroup_ && cgroup_->oom_kills() > 0; }
   void freeze() override {
-    if (cgroup_) cgroup_->set_frozen(true);
+    if (cgroup_ && !frozen_) frozen_ = cgroup_->set_frozen(true);
   }
   void thaw() override {
-    if (cgroup_) cgroup_->set_frozen(false);
+    if (cgroup_ && frozen_) frozen_ = !cgroup_->set_frozen(false);
   }
 
  private:
   std::unique_ptr<Cgroup> cgroup_;
   UniqueFd status_;  // read end of the init's status pipe (non-blocking)
   bool have_ = false;
+  bool frozen_ = false;
   int inner_ = 0;
 };
 

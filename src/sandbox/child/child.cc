@@ -72,6 +72,8 @@ const char* step_name(int step) {
 }
 
 void run(const ChildPlan& p) {
+  // Own process group, like the process spawner's children (a terminal's ^C stays ours).
+  ::setpgid(0, 0);
   for (int i = 0; i < p.cgroup_procs_count; ++i)
     if (::write(p.cgroup_procs_fds[i], "0", 1) != 1) fail(p, kJoinCgroup);
 
