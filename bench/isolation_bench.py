@@ -6,7 +6,7 @@ Two servers from the same build: `lambdad serve` (namespace spawner when privile
 (client side, boto3). Warm: time repeated invokes of one function. Rounds alternate between
 the servers so machine load hits both alike. Prints medians and the isolated/plain ratio.
 
-  LAMBDAD_BUILD_DIR=build bench/isolation_bench.py [--cold N] [--warm N]
+  LAMBDAD_BUILD_DIR=build bench/isolation_bench.py [--cold N] [--warm N] [--memory MB]
 """
 
 import argparse
@@ -43,16 +43,24 @@ def invoke_ms(lam, name):
     return (time.perf_counter() - t) * 1e3
 
 
+MEMORY_MB = 1769
+
+
 def create(lam, name, zip_bytes):
     lam.create_function(FunctionName=name, Runtime="provided.al2023", Handler="bootstrap",
-                        Role=ROLE, Code={"ZipFile": zip_bytes})
+                        Role=ROLE, Code={"ZipFile": zip_bytes}, MemorySize=MEMORY_MB)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cold", type=int, default=20)
     ap.add_argument("--warm", type=int, default=200)
+    # 1,769 MB = one vCPU: the isolated function is not throttled, so the figures show the
+    # sandbox's own cost. Smaller sizes add the CPU quota's (intended) slowdown.
+    ap.add_argument("--memory", type=int, default=1769)
     args = ap.parse_args()
+    global MEMORY_MB
+    MEMORY_MB = args.memory
     zip_bytes = probe_zip()
     servers = {"isolated": Server().start(), "plain": Server(extra_args=["--no-isolation"]).start()}
     try:
@@ -83,7 +91,8 @@ def main():
                 "added_ms": round(med["isolated"] - med["plain"], 2),
                 "ratio": round(med["isolated"] / med["plain"], 3),
             }
-        print(json.dumps({"cold_n": args.cold, "warm_n": args.warm, **result}, indent=2))
+        print(json.dumps({"memory_mb": args.memory, "cold_n": args.cold, "warm_n": args.warm,
+                          **result}, indent=2))
         for lam in lams.values():
             close_client(lam)
     finally:

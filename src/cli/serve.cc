@@ -25,6 +25,7 @@ int serve(Args& args) {
   std::string data_dir = "./.lambdad";
   invoke::Options iopt;
   bool isolation = true;
+  sandbox::IsolationOptions isolation_opt;
   int64_t log_max_bytes = 10 * 1024 * 1024;
   for (size_t i = 0; i < args.rest.size(); ++i) {
     const std::string& a = args.rest[i];
@@ -45,11 +46,12 @@ int serve(Args& args) {
       iopt.idle_timeout = std::chrono::milliseconds(std::stoll(value()) * 1000);
     else if (a == "--region") iopt.region = value();
     else if (a == "--no-isolation") isolation = false;
+    else if (a == "--freeze-idle") isolation_opt.freeze_idle = true;
     else {
       std::fprintf(stderr,
                    "usage: lambdad serve [--listen HOST:PORT] [--data-dir DIR] "
                    "[--max-environments N] [--max-environments-per-function N] [--max-queue N] "
-                   "[--idle-timeout SECONDS] [--region R] [--no-isolation]\n");
+                   "[--idle-timeout SECONDS] [--region R] [--no-isolation] [--freeze-idle]\n");
       return 2;
     }
   }
@@ -82,7 +84,7 @@ int serve(Args& args) {
   std::unique_ptr<sandbox::Spawner> spawner;
   if (isolation) {
     std::string note;
-    spawner = sandbox::make_best_spawner(&note);
+    spawner = sandbox::make_best_spawner(&note, isolation_opt);
     std::fprintf(stderr, "lambdad: %s\n", note.c_str());
   } else {
     spawner = sandbox::make_process_spawner();

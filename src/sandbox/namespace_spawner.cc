@@ -31,8 +31,8 @@ UniqueFd high_fd(int fd) {
 
 class NamespaceSandbox final : public Sandbox {
  public:
-  NamespaceSandbox(std::unique_ptr<Cgroup> cg, UniqueFd status)
-      : cgroup_(std::move(cg)), status_(std::move(status)) {}
+  NamespaceSandbox(std::unique_ptr<Cgroup> cg, UniqueFd status, bool freeze_idle)
+      : cgroup_(std::move(cg)), status_(std::move(status)), freeze_idle_(freeze_idle) {}
 
   int exit_status(int wait_status) override {
     int inner = 0;
@@ -47,7 +47,7 @@ class NamespaceSandbox final : public Sandbox {
   }
   bool oom_killed() override { return cgroup_ && cgroup_->oom_kills() > 0; }
   void freeze() override {
-    if (cgroup_ && !frozen_) frozen_ = cgroup_->set_frozen(true);
+    if (cgroup_ && freeze_idle_ && !frozen_) frozen_ = cgroup_->set_frozen(true);
   }
   void thaw() override {
     if (cgroup_ && frozen_) frozen_ = !cgroup_->set_frozen(false);
@@ -58,13 +58,15 @@ class NamespaceSandbox final : public Sandbox {
   UniqueFd status_;  // read end of the init's status pipe (non-blocking)
   bool have_ = false;
   bool frozen_ = false;
+  bool freeze_idle_ = false;
   int inner_ = 0;
 };
 
 class NamespaceSpawner final : public Spawner {
  public:
-  NamespaceSpawner(std::unique_ptr<CgroupManager> cg, std::vector<sock_filter> filter)
-      : cgroups_(std::move(cg)), filter_(std::move(filter)) {
+  NamespaceSpawner(std::unique_ptr<CgroupManager> cg, std::vector<sock_filter> filter,
+                   IsolationOptions options)
+      : cgroups_(std::move(cg)), filter_(std::move(filter)), options_(options) {
     prog_.len = static_cast<unsigned short>(filter_.size());
     prog_.filter = filter_.data();
   }
@@ -163,14 +165,16 @@ class NamespaceSpawner final : public Spawner {
     ::fcntl(err_r.get(), F_SETFL, O_NONBLOCK);
     c.stdout_fd = std::move(out_r);
     c.stderr_fd = std::move(err_r);
-    c.sandbox = std::make_unique<NamespaceSandbox>(std::move(cg), std::move(stat_r));
+    c.sandbox =
+        std::make_unique<NamespaceSandbox>(std::move(cg), std::move(stat_r), options_.freeze_idle);
     return c;
   }
 
   std::string describe() const override {
     return "namespaces (mnt, pid, ipc, uts), read-only root, /var/task, tmpfs /tmp, uid " +
            std::to_string(kSandboxUid) + ", seccomp, " +
-           (cgroups_ ? cgroups_->describe() : std::string("no cgroups"));
+           (cgroups_ ? cgroups_->describe() : std::string("no cgroups")) +
+           (options_.freeze_idle ? ", idle environments frozen" : "");
   }
 
   std::string task_root_in_sandbox(const std::string&) const override { return kTaskRoot; }
@@ -180,11 +184,12 @@ class NamespaceSpawner final : public Spawner {
   std::vector<sock_filter> filter_;
   sock_fprog prog_{};
   uint64_t counter_ = 0;
+  IsolationOptions options_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Spawner>> make_namespace_spawner() {
+Result<std::unique_ptr<Spawner>> make_namespace_spawner(IsolationOptions options) {
   if (::geteuid() != 0) return Error::make(Code::kUnavailable, "not running as root");
   if (::mkdir(kTaskRoot, 0755) != 0 && errno != EEXIST)
     return Error::from_errno(errno, std::string("create mount point ") + kTaskRoot);
@@ -192,7 +197,7 @@ Result<std::unique_ptr<Spawner>> make_namespace_spawner() {
   if (!filter) return filter.error();
   auto cg = CgroupManager::open();
   if (!cg) return cg.error();
-  auto spawner = std::make_unique<NamespaceSpawner>(std::move(*cg), std::move(*filter));
+  auto spawner = std::make_unique<NamespaceSpawner>(std::move(*cg), std::move(*filter), options);
   // Probe once: a kernel without these namespaces or mount_setattr fails here, not per invoke.
   char dir[] = "/tmp/lambdad-probe-XXXXXX";
   if (!::mkdtemp(dir)) return Error::from_errno(errno, "probe dir");
@@ -217,8 +222,8 @@ Result<std::unique_ptr<Spawner>> make_namespace_spawner() {
   return out;
 }
 
-std::unique_ptr<Spawner> make_best_spawner(std::string* note) {
-  auto ns = make_namespace_spawner();
+std::unique_ptr<Spawner> make_best_spawner(std::string* note, IsolationOptions options) {
+  auto ns = make_namespace_spawner(options);
   if (ns) {
     if (note) *note = "isolation: " + (*ns)->describe();
     return std::move(*ns);

@@ -67,11 +67,16 @@ std::unique_ptr<Spawner> make_process_spawner();
 // Namespaces (mount, pid, ipc, uts), read-only host with the code at /var/task, a private
 // tmpfs /tmp, an unprivileged uid, no_new_privs, seccomp and cgroup limits. Fails (with the
 // reason) when the privileges or kernel features are missing.
-Result<std::unique_ptr<Spawner>> make_namespace_spawner();
+// freeze_idle: Sandbox::freeze()/thaw() act (cgroup freezer). Off by default: a v1 freezer
+// write costs 10-30 ms here, on the io thread and in every warm invoke.
+struct IsolationOptions {
+  bool freeze_idle = false;
+};
+Result<std::unique_ptr<Spawner>> make_namespace_spawner(IsolationOptions options = {});
 
 // The namespace spawner when it can be set up, else the process spawner; `note` gets one
 // line saying which and why.
-std::unique_ptr<Spawner> make_best_spawner(std::string* note);
+std::unique_ptr<Spawner> make_best_spawner(std::string* note, IsolationOptions options = {});
 
 // Decodes a wait status into Lambda's words: "exit status 1", "signal: killed",
 // "signal: segmentation fault".

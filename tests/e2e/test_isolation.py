@@ -104,6 +104,21 @@ class IsolationTest(ServerTestCase):
         self.assertLess(cpu_small, 0.15 * wall, (cpu_small, cpu_large))
         self.assertGreater(cpu_large, 1.5 * max(cpu_small, 1), (cpu_small, cpu_large))
 
+
+
+class FreezerTest(IsolationTest):
+    """With --freeze-idle the idle environment's cgroup is frozen and thawed on delivery."""
+
+    server_args = ["--freeze-idle"]
+
+    # Run only the freezer test (and one basic check) here, not the whole inherited suite.
+    test_full_tmp_gives_enospc_to_the_function_only = None
+    test_memory_hog_gets_out_of_memory_and_next_invoke_works = None
+    test_max_memory_used_comes_from_the_cgroup = None
+    test_fork_bomb_is_contained = None
+    test_cpu_share_follows_memory = None
+    test_writes_outside_tmp_fail = None
+
     def env_cgroup_files(self, v1_controller, v1_file, v2_file):
         """The given file of every environment cgroup of this server."""
         pid = self.server.proc.pid
