@@ -26,6 +26,8 @@ int serve(Args& args) {
   std::string listen = "127.0.0.1:9001";
   std::string data_dir = "./.lambdad";
   invoke::Options iopt;
+  bool isolation = true;
+  sandbox::IsolationOptions isolation_opt;
   int64_t log_max_bytes = 10 * 1024 * 1024;
   metering::Retention retention{30, 1'000'000};  // --usage-retention-days, --usage-max-rows
   auto price = [](const std::string& flag, const std::string& v) {
@@ -71,12 +73,16 @@ int serve(Args& args) {
       retention.max_rows = std::stoll(value());
     else if (a == "--init-timeout")
       iopt.init_timeout = std::chrono::milliseconds(std::stoll(value()) * 1000);
-    else if (a == "--no-isolation") { /* the only spawner today is the plain process one */
-    } else {
+    else if (a == "--no-isolation")
+      isolation = false;
+    else if (a == "--freeze-idle")
+      isolation_opt.freeze_idle = true;
+    else {
       std::fprintf(stderr,
                    "usage: lambdad serve [--listen HOST:PORT] [--data-dir DIR] "
                    "[--max-environments N] [--max-environments-per-function N] [--max-queue N] "
                    "[--idle-timeout SECONDS] [--init-timeout SECONDS] [--region R]\n"
+                   "       [--no-isolation] [--freeze-idle]\n"
                    "       [--price-x86 $/GB-s] [--price-arm $/GB-s] [--price-request $] "
                    "(defaults: %s)\n"
                    "       [--usage-retention-days N] [--usage-max-rows N] "
@@ -111,7 +117,14 @@ int serve(Args& args) {
     return 1;
   }
   metering::LogSink logs(data_dir + "/logs", log_max_bytes);
-  auto spawner = sandbox::make_process_spawner();
+  std::unique_ptr<sandbox::Spawner> spawner;
+  if (isolation) {
+    std::string note;
+    spawner = sandbox::make_best_spawner(&note, isolation_opt);
+    std::fprintf(stderr, "lambdad: %s\n", note.c_str());
+  } else {
+    spawner = sandbox::make_process_spawner();
+  }
   iopt.packages_root = data_dir + "/packages";
 
   metering::Metrics metrics;

@@ -283,6 +283,8 @@ void Environment::drain_pipes() {
 }
 
 int Environment::max_memory_used_mb() {
+  if (child.sandbox)
+    if (auto peak = child.sandbox->peak_memory_mb()) return *peak;
   if (!status_fd.valid()) return 0;
   char buf[2048];
   const ssize_t n = ::pread(status_fd.get(), buf, sizeof buf - 1, 0);
@@ -497,19 +499,21 @@ bool Invoker::Impl::spawn(const std::shared_ptr<FunctionState>& fn) {
   spec.executable = root + "/bootstrap";
   spec.working_dir = root;
   spec.memory_mb = cfg->memory_mb;
+  spec.ephemeral_mb = cfg->ephemeral_mb;
+  const std::string sandbox_root = spawner.task_root_in_sandbox(root);
   auto add = [&spec](const std::string& k, const std::string& v) {
     spec.env.push_back(k + "=" + v);
   };
   // Customer variables first; reserved ones are rejected at configuration time anyway.
   for (const auto& [k, v] : cfg->environment) add(k, v);
   add("PATH", "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin");
-  add("LD_LIBRARY_PATH", "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:" + root +
-                             ":" + root + "/lib:/opt/lib");
+  add("LD_LIBRARY_PATH", "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:" +
+                             sandbox_root + ":" + sandbox_root + "/lib:/opt/lib");
   add("LANG", "en_US.UTF-8");
   add("TZ", ":UTC");
   add("AWS_LAMBDA_RUNTIME_API", env->endpoint->address());
   add("_HANDLER", cfg->handler);
-  add("LAMBDA_TASK_ROOT", root);
+  add("LAMBDA_TASK_ROOT", sandbox_root);
   add("LAMBDA_RUNTIME_DIR", "/var/runtime");
   add("AWS_LAMBDA_FUNCTION_NAME", cfg->name);
   add("AWS_LAMBDA_FUNCTION_VERSION", cfg->version);
@@ -614,9 +618,12 @@ void Invoker::Impl::became_ready(Environment& env) {
     }
   }
   fn->idle.push_back(&env);
+  // Idle environments burn no CPU, as on Lambda; assign() and kill() thaw.
+  if (env.child.sandbox) env.child.sandbox->freeze();
 }
 
 void Invoker::Impl::assign(Environment& env, std::unique_ptr<Invocation> inv) {
+  if (env.child.sandbox) env.child.sandbox->thaw();
   env.state = Environment::State::kBusy;
   env.answered = false;
   inv->start = Clock::now();
@@ -764,6 +771,7 @@ void Invoker::Impl::kill(Environment& env) {
   auto& idle = env.fn->idle;
   idle.erase(std::remove(idle.begin(), idle.end(), &env), idle.end());
   if (env.endpoint) env.endpoint->stop();
+  if (env.child.sandbox) env.child.sandbox->thaw();  // v1: frozen tasks cannot die
   if (env.child.pid > 0) {
     ::kill(-env.child.pid, SIGKILL);  // the whole process group
     ::kill(env.child.pid, SIGKILL);
@@ -779,6 +787,8 @@ void Invoker::Impl::kill(Environment& env) {
 void Invoker::Impl::on_exit(Environment& env) {
   int status = 0;
   ::waitpid(env.child.pid, &status, 0);
+  if (env.child.sandbox) status = env.child.sandbox->exit_status(status);
+  const bool oom = env.child.sandbox && env.child.sandbox->oom_killed();
   const bool was_dead = env.state == Environment::State::kDead;
   const bool was_starting = env.state == Environment::State::kStarting;
   if (!was_dead) {
@@ -800,8 +810,10 @@ void Invoker::Impl::on_exit(Environment& env) {
         "RequestId: " + id + " Error: Runtime exited " +
         (WIFEXITED(status) && WEXITSTATUS(status) == 0 ? std::string("without providing a reason")
                                                        : "with error: " + why);
-    env.current->log += msg + "\nRuntime.ExitError\n";
-    complete(env, error_json("Runtime.ExitError", msg), true, "error", "Runtime.ExitError");
+    // Lambda reports a memory-limit kill as Runtime.OutOfMemory.
+    const std::string type = oom ? "Runtime.OutOfMemory" : "Runtime.ExitError";
+    env.current->log += msg + "\n" + type + "\n";
+    complete(env, error_json(type, msg), true, "error", type);
   } else if ((was_starting || !env.init_error_body.empty()) && !env.initialized &&
              !fn->queue.empty()) {
     // Init failed: the invocation waiting for this environment gets the error.

@@ -12,11 +12,18 @@
 //   counter               return the number of invocations this process has served, from 1
 //   big    bytes          return a JSON string of exactly `bytes` bytes ("aaa...")
 //   alloc  mb             touch mb MiB of fresh memory, return {"allocated_mb":mb}
+//   write  path [mb]      write mb MiB (0: one byte) to path, then remove it; return
+//                         {"written_mb":n,"errno":e} (e = 0 on success)
+//   fork   count          fork up to count sleeping children, then kill them; return
+//                         {"forked":n,"errno":e} (e = errno of the first failed fork)
+//   cpu    ms             spin for ms of wall time; return {"cpu_ms":<CPU time used>}
 // Env PROBE_INIT: "crash" exits 3 during init, "error" posts /init/error (errorType
 // "ProbeInitError") and exits, "sleep:<ms>" sleeps during init.
 // Event parsing is deliberately tiny: it finds the first "key": value pair anywhere in the event.
+#include <fcntl.h>
 #include <lambdad/runtime.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -26,6 +33,7 @@
 #include <ctime>
 #include <string>
 #include <string_view>
+#include <vector>
 
 extern char** environ;
 
@@ -144,6 +152,66 @@ std::string env_json() {
   return out;
 }
 
+std::string write_file(const std::string& ev) {
+  const std::string path = get_string(ev, "path", "/tmp/probe-write");
+  const long long mb = get_number(ev, "mb", 0);
+  int err = 0;
+  long long written = 0;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    err = errno;
+  } else {
+    std::string chunk(mb > 0 ? 1 << 20 : 1, 'x');
+    for (long long i = 0; i < (mb > 0 ? mb : 1); ++i) {
+      if (::write(fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size())) {
+        err = errno;
+        break;
+      }
+      ++written;
+    }
+    ::close(fd);
+    ::unlink(path.c_str());
+  }
+  return "{\"written_mb\":" + std::to_string(mb > 0 ? written : 0) +
+         ",\"errno\":" + std::to_string(err) + "}";
+}
+
+std::string fork_many(long long count) {
+  std::vector<pid_t> kids;
+  int err = 0;
+  for (long long i = 0; i < count; ++i) {
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      err = errno;
+      break;
+    }
+    if (pid == 0) {
+      ::pause();
+      std::_Exit(0);
+    }
+    kids.push_back(pid);
+  }
+  for (pid_t pid : kids) ::kill(pid, SIGKILL);
+  for (pid_t pid : kids) ::waitpid(pid, nullptr, 0);
+  return "{\"forked\":" + std::to_string(kids.size()) + ",\"errno\":" + std::to_string(err) + "}";
+}
+
+double now_ms(clockid_t clock) {
+  timespec ts{};
+  ::clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+std::string spin(long long ms) {
+  const double cpu0 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
+  const double end = now_ms(CLOCK_MONOTONIC) + static_cast<double>(ms);
+  volatile unsigned long sink = 0;
+  while (now_ms(CLOCK_MONOTONIC) < end)
+    for (int i = 0; i < 10000; ++i) sink = sink + 1;
+  const auto used = static_cast<long long>(now_ms(CLOCK_PROCESS_CPUTIME_ID) - cpu0);
+  return "{\"cpu_ms\":" + std::to_string(used) + "}";
+}
+
 bool touch_memory(long long mb) {
   if (mb <= 0) return true;
   std::size_t size = static_cast<std::size_t>(mb) << 20;
@@ -210,6 +278,9 @@ InvocationResponse handle(const lambdad::InvocationRequest& req) {
     }
     return InvocationResponse::success("{\"allocated_mb\":" + std::to_string(mb) + "}");
   }
+  if (action == "write") return InvocationResponse::success(write_file(ev));
+  if (action == "fork") return InvocationResponse::success(fork_many(get_number(ev, "count", 1)));
+  if (action == "cpu") return InvocationResponse::success(spin(get_number(ev, "ms", 0)));
   return InvocationResponse::failure("unknown action: " + action, "ProbeError");
 }
 

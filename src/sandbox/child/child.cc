@@ -1,0 +1,138 @@
+// SAFETY: this file runs after clone() in a copy of a multi-threaded process: only raw
+// syscalls, no malloc, no locks, no stdio, no exceptions (see child.h).
+#include "sandbox/child/child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+namespace lambdad::sandbox::child {
+namespace {
+
+// Raw wrappers: glibc's <sys/mount.h> clashes with <linux/mount.h>.
+int sys_mount(const char* src, const char* dst, const char* type, unsigned long flags,
+              const void* data) {
+  return static_cast<int>(::syscall(SYS_mount, src, dst, type, flags, data));
+}
+
+int sys_mount_setattr(const char* path, unsigned int flags, mount_attr* attr) {
+  return static_cast<int>(::syscall(SYS_mount_setattr, AT_FDCWD, path, flags, attr, sizeof *attr));
+}
+
+constexpr unsigned long kMsRdonly = 1, kMsNosuid = 2, kMsNodev = 4, kMsNoexec = 8, kMsRemount = 32,
+                        kMsBind = 4096, kMsRec = 16384, kMsPrivate = 1UL << 18;
+
+[[noreturn]] void fail(const ChildPlan& p, int step) {
+  Report r{step, errno};
+  (void)!::write(p.error_fd, &r, sizeof r);
+  ::_exit(127);
+}
+
+}  // namespace
+
+const char* step_name(int step) {
+  switch (step) {
+    case kJoinCgroup:
+      return "join cgroup";
+    case kFds:
+      return "set up fds";
+    case kMountPrivate:
+      return "make mounts private";
+    case kBindTask:
+      return "bind-mount the code at /var/task";
+    case kReadOnly:
+      return "make the filesystem read-only";
+    case kMountTmp:
+      return "mount tmpfs at /tmp";
+    case kMountProc:
+      return "mount /proc";
+    case kChdir:
+      return "chdir /var/task";
+    case kSetIds:
+      return "drop to the sandbox uid/gid";
+    case kNoNewPrivs:
+      return "set no_new_privs";
+    case kSeccomp:
+      return "install seccomp filter";
+    case kFork:
+      return "fork the bootstrap";
+    case kExec:
+      return "exec bootstrap";
+    default:
+      return "unknown step";
+  }
+}
+
+void run(const ChildPlan& p) {
+  // Own process group, like the process spawner's children (a terminal's ^C stays ours).
+  ::setpgid(0, 0);
+  for (int i = 0; i < p.cgroup_procs_count; ++i)
+    if (::write(p.cgroup_procs_fds[i], "0", 1) != 1) fail(p, kJoinCgroup);
+
+  // Known fds: 0 /dev/null, 1 stdout, 2 stderr, 3 status, 4 error; nothing else survives.
+  const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull < 0 || ::dup2(p.stdout_fd, 1) < 0 || ::dup2(p.stderr_fd, 2) < 0 ||
+      ::dup2(devnull, 0) < 0 || ::dup3(p.status_fd, 3, O_CLOEXEC) < 0 ||
+      ::dup3(p.error_fd, 4, O_CLOEXEC) < 0)
+    fail(p, kFds);
+  ChildPlan q = p;  // on the stack: no allocation
+  q.error_fd = 4;
+  q.status_fd = 3;
+  if (::syscall(SYS_close_range, 5U, ~0U, 0U) != 0) fail(q, kFds);
+
+  if (sys_mount(nullptr, "/", nullptr, kMsRec | kMsPrivate, nullptr) != 0) fail(q, kMountPrivate);
+  if (sys_mount(q.task_source, q.task_target, nullptr, kMsBind | kMsRec, nullptr) != 0)
+    fail(q, kBindTask);
+  mount_attr ro{};
+  ro.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID;
+  if (sys_mount_setattr("/", AT_RECURSIVE, &ro) != 0) fail(q, kReadOnly);
+  if (sys_mount("tmpfs", "/tmp", "tmpfs", kMsNosuid | kMsNodev, q.tmp_options) != 0)
+    fail(q, kMountTmp);
+  if (sys_mount("proc", "/proc", "proc", kMsNosuid | kMsNodev | kMsNoexec, nullptr) != 0)
+    fail(q, kMountProc);
+  (void)kMsRdonly;
+  (void)kMsRemount;
+  if (::chdir(q.task_target) != 0) fail(q, kChdir);
+
+  if (::syscall(SYS_setgroups, 0, nullptr) != 0 ||
+      ::syscall(SYS_setresgid, q.gid, q.gid, q.gid) != 0 ||
+      ::syscall(SYS_setresuid, q.uid, q.uid, q.uid) != 0)
+    fail(q, kSetIds);
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(q, kNoNewPrivs);
+  if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, q.seccomp, 0, 0) != 0) fail(q, kSeccomp);
+
+  // pid 1 of a namespace ignores signals it has no handler for, so the bootstrap runs as
+  // pid 2 (a self-sent SIGSEGV must still kill it) and this init reaps and reports.
+  const long pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  if (pid < 0) fail(q, kFork);
+  if (pid == 0) {
+    ::close(3);
+    sigset_t none;
+    sigemptyset(&none);
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof(uint64_t));
+    ::execve(q.executable, q.argv, q.envp);
+    fail(q, kExec);
+  }
+  ::close(0);
+  ::close(1);
+  ::close(2);
+  ::close(4);
+  for (;;) {
+    int status = 0;
+    const pid_t got = ::waitpid(-1, &status, 0);
+    if (got < 0 && errno != EINTR) ::_exit(126);
+    if (got != pid) continue;
+    (void)!::write(3, &status, sizeof status);
+    ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  }
+}
+
+}  // namespace lambdad::sandbox::child

@@ -1,0 +1,57 @@
+// Code that runs in the cloned child, between clone and exec. It allocates nothing, locks
+// nothing and throws nothing: the parent prepares a ChildPlan, the child only makes syscalls
+// and reports a failure as (step, errno) on the error pipe before _exit(127).
+#pragma once
+
+#include <linux/filter.h>
+#include <sys/types.h>
+
+namespace lambdad::sandbox::child {
+
+// Steps, reported with errno when one fails.
+enum Step : int {
+  kJoinCgroup = 1,
+  kFds,
+  kMountPrivate,
+  kBindTask,
+  kReadOnly,
+  kMountTmp,
+  kMountProc,
+  kChdir,
+  kSetIds,
+  kNoNewPrivs,
+  kSeccomp,
+  kFork,
+  kExec,
+};
+
+const char* step_name(int step);
+
+struct Report {
+  int step = 0;
+  int err = 0;
+};
+
+// Everything the child needs, built by the parent before clone. All pointers borrowed.
+struct ChildPlan {
+  const int* cgroup_procs_fds = nullptr;  // write "0" to each to join; borrowed
+  int cgroup_procs_count = 0;
+  int stdout_fd = -1;  // write ends; borrowed
+  int stderr_fd = -1;
+  int error_fd = -1;                  // CLOEXEC pipe for Report
+  int status_fd = -1;                 // init writes the bootstrap's wait status here
+  const char* task_source = nullptr;  // host path of the unpacked code
+  const char* task_target = nullptr;  // "/var/task"
+  const char* tmp_options = nullptr;  // "size=512m,mode=1777"
+  const char* executable = nullptr;   // path inside the sandbox
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  const sock_fprog* seccomp = nullptr;
+};
+
+// Runs as pid 1 of the new pid namespace; never returns.
+[[noreturn]] void run(const ChildPlan& plan);
+
+}  // namespace lambdad::sandbox::child

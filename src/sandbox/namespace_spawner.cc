@@ -1,0 +1,237 @@
+// Namespace spawner: clone3 into new mount, pid, ipc and uts namespaces, joined to a
+// per-environment cgroup; the child side lives in child/child.cc.
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "sandbox/cgroup.h"
+#include "sandbox/child/child.h"
+#include "sandbox/seccomp.h"
+#include "sandbox/spawner.h"
+
+namespace lambdad::sandbox {
+namespace {
+
+constexpr const char* kTaskRoot = "/var/task";
+constexpr uid_t kSandboxUid = 993;
+constexpr gid_t kSandboxGid = 990;
+
+// Moves fd above the 0-4 range the child rearranges, keeping CLOEXEC.
+UniqueFd high_fd(int fd) {
+  UniqueFd low(fd);
+  return UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 10));
+}
+
+class NamespaceSandbox final : public Sandbox {
+ public:
+  NamespaceSandbox(std::unique_ptr<Cgroup> cg, UniqueFd status, bool freeze_idle)
+      : cgroup_(std::move(cg)), status_(std::move(status)), freeze_idle_(freeze_idle) {}
+
+  int exit_status(int wait_status) override {
+    int inner = 0;
+    if (!have_ && ::read(status_.get(), &inner, sizeof inner) == sizeof inner) {
+      have_ = true;
+      inner_ = inner;
+    }
+    return have_ ? inner_ : wait_status;
+  }
+  std::optional<int> peak_memory_mb() override {
+    return cgroup_ ? cgroup_->peak_memory_mb() : std::nullopt;
+  }
+  bool oom_killed() override { return cgroup_ && cgroup_->oom_kills() > 0; }
+  void freeze() override {
+    if (cgroup_ && freeze_idle_ && !frozen_) frozen_ = cgroup_->set_frozen(true);
+  }
+  void thaw() override {
+    if (cgroup_ && frozen_) frozen_ = !cgroup_->set_frozen(false);
+  }
+
+ private:
+  std::unique_ptr<Cgroup> cgroup_;
+  UniqueFd status_;  // read end of the init's status pipe (non-blocking)
+  bool have_ = false;
+  bool frozen_ = false;
+  bool freeze_idle_ = false;
+  int inner_ = 0;
+};
+
+class NamespaceSpawner final : public Spawner {
+ public:
+  NamespaceSpawner(std::unique_ptr<CgroupManager> cg, std::vector<sock_filter> filter,
+                   IsolationOptions options)
+      : cgroups_(std::move(cg)), filter_(std::move(filter)), options_(options) {
+    prog_.len = static_cast<unsigned short>(filter_.size());
+    prog_.filter = filter_.data();
+  }
+
+  Result<Child> spawn(const SpawnSpec& spec) override {
+    struct stat st {};
+    if (::stat(spec.executable.c_str(), &st) != 0)
+      return Error{Code::kNotFound, errno, "stat " + spec.executable};
+    if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0)
+      return Error::make(Code::kInvalidArgument, spec.executable + " is not an executable file");
+    // The bootstrap's path inside the sandbox: the same file under /var/task.
+    std::string exe = spec.executable;
+    if (exe.rfind(spec.working_dir + "/", 0) == 0)
+      exe = std::string(kTaskRoot) + exe.substr(spec.working_dir.size());
+
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return Error::from_errno(errno, "pipe for stdout");
+    UniqueFd out_r(p[0]), out_w = high_fd(p[1]);
+    if (::pipe2(p, O_CLOEXEC) != 0) return Error::from_errno(errno, "pipe for stderr");
+    UniqueFd err_r(p[0]), err_w = high_fd(p[1]);
+    if (::pipe2(p, O_CLOEXEC) != 0) return Error::from_errno(errno, "pipe for spawn errors");
+    UniqueFd rep_r(p[0]), rep_w = high_fd(p[1]);
+    if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return Error::from_errno(errno, "status pipe");
+    UniqueFd stat_r(p[0]), stat_w = high_fd(p[1]);
+
+    std::unique_ptr<Cgroup> cg;
+    if (cgroups_) {
+      auto c = cgroups_->create("env-" + std::to_string(++counter_), spec.memory_mb);
+      if (!c) return c.error();
+      cg = std::move(*c);
+    }
+
+    char tmp_options[64];
+    std::snprintf(tmp_options, sizeof tmp_options, "size=%dm,mode=1777", spec.ephemeral_mb);
+    std::vector<char*> argv{exe.data(), nullptr};
+    std::vector<char*> envp;
+    envp.reserve(spec.env.size() + 1);
+    for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+
+    child::ChildPlan plan;
+    if (cg) {
+      plan.cgroup_procs_fds = cg->procs_fds().data();
+      plan.cgroup_procs_count = static_cast<int>(cg->procs_fds().size());
+    }
+    plan.stdout_fd = out_w.get();
+    plan.stderr_fd = err_w.get();
+    plan.error_fd = rep_w.get();
+    plan.status_fd = stat_w.get();
+    plan.task_source = spec.working_dir.c_str();
+    plan.task_target = kTaskRoot;
+    plan.tmp_options = tmp_options;
+    plan.executable = exe.c_str();
+    plan.argv = argv.data();
+    plan.envp = envp.data();
+    plan.uid = kSandboxUid;
+    plan.gid = kSandboxGid;
+    plan.seccomp = &prog_;
+
+    int pidfd = -1;
+    clone_args args{};
+    args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+    args.exit_signal = SIGCHLD;
+    // SAFETY: raw clone3 without CLONE_VM is a fork that skips glibc's atfork handlers; the
+    // child only runs child::run (syscalls, no allocation) and execs or _exits.
+    const long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) return Error::from_errno(errno, "clone3 for the sandbox");
+    if (pid == 0) child::run(plan);
+
+    UniqueFd pidfd_owned(pidfd);
+    out_w.reset();
+    err_w.reset();
+    rep_w.reset();
+    stat_w.reset();
+    if (cg) cg->close_procs_fds();
+    // Blocks until the bootstrap has exec'd (EOF) or a step failed (a Report).
+    child::Report rep;
+    ssize_t n;
+    do n = ::read(rep_r.get(), &rep, sizeof rep);
+    while (n < 0 && errno == EINTR);
+    if (n == sizeof rep) {
+      ::kill(static_cast<pid_t>(pid), SIGKILL);
+      ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
+      Error e = Error::from_errno(rep.err, std::string("sandbox: ") + child::step_name(rep.step));
+      if (rep.step == child::kExec && (rep.err == EACCES || rep.err == ENOEXEC))
+        e.code = Code::kInvalidArgument;
+      if (rep.step == child::kExec && rep.err == ENOENT) e.code = Code::kNotFound;
+      return e;
+    }
+
+    Child c;
+    c.pid = static_cast<pid_t>(pid);
+    c.pidfd = std::move(pidfd_owned);
+    ::fcntl(out_r.get(), F_SETFL, O_NONBLOCK);
+    ::fcntl(err_r.get(), F_SETFL, O_NONBLOCK);
+    c.stdout_fd = std::move(out_r);
+    c.stderr_fd = std::move(err_r);
+    c.sandbox =
+        std::make_unique<NamespaceSandbox>(std::move(cg), std::move(stat_r), options_.freeze_idle);
+    return c;
+  }
+
+  std::string describe() const override {
+    return "namespaces (mnt, pid, ipc, uts), read-only root, /var/task, tmpfs /tmp, uid " +
+           std::to_string(kSandboxUid) + ", seccomp, " +
+           (cgroups_ ? cgroups_->describe() : std::string("no cgroups")) +
+           (options_.freeze_idle ? ", idle environments frozen" : "");
+  }
+
+  std::string task_root_in_sandbox(const std::string&) const override { return kTaskRoot; }
+
+ private:
+  std::unique_ptr<CgroupManager> cgroups_;
+  std::vector<sock_filter> filter_;
+  sock_fprog prog_{};
+  uint64_t counter_ = 0;
+  IsolationOptions options_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Spawner>> make_namespace_spawner(IsolationOptions options) {
+  if (::geteuid() != 0) return Error::make(Code::kUnavailable, "not running as root");
+  if (::mkdir(kTaskRoot, 0755) != 0 && errno != EEXIST)
+    return Error::from_errno(errno, std::string("create mount point ") + kTaskRoot);
+  auto filter = build_seccomp_filter();
+  if (!filter) return filter.error();
+  auto cg = CgroupManager::open();
+  if (!cg) return cg.error();
+  auto spawner = std::make_unique<NamespaceSpawner>(std::move(*cg), std::move(*filter), options);
+  // Probe once: a kernel without these namespaces or mount_setattr fails here, not per invoke.
+  char dir[] = "/tmp/lambdad-probe-XXXXXX";
+  if (!::mkdtemp(dir)) return Error::from_errno(errno, "probe dir");
+  ::chmod(dir, 0755);
+  const std::string exe = std::string(dir) + "/true";
+  Result<std::unique_ptr<Spawner>> out = Error::make(Code::kInternal, "probe spawn");
+  if (::symlink("/bin/true", exe.c_str()) == 0) {
+    SpawnSpec spec;
+    spec.executable = exe;
+    spec.working_dir = dir;
+    spec.memory_mb = 128;
+    auto child = spawner->spawn(spec);
+    if (child) {
+      ::waitpid(child->pid, nullptr, 0);
+      out = std::unique_ptr<Spawner>(std::move(spawner));
+    } else {
+      out = child.error();
+    }
+    ::unlink(exe.c_str());
+  }
+  ::rmdir(dir);
+  return out;
+}
+
+std::unique_ptr<Spawner> make_best_spawner(std::string* note, IsolationOptions options) {
+  auto ns = make_namespace_spawner(options);
+  if (ns) {
+    if (note) *note = "isolation: " + (*ns)->describe();
+    return std::move(*ns);
+  }
+  if (note)
+    *note = "isolation unavailable (" + ns.error().message() +
+            "): running functions as plain processes with rlimits";
+  return make_process_spawner();
+}
+
+}  // namespace lambdad::sandbox
