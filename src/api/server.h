@@ -12,12 +12,19 @@
 #include "common/result.h"
 #include "invoke/invoker.h"
 
+namespace lambdad::async {
+class Queue;
+}
+
 namespace lambdad::api {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 9001;
   int control_threads = 2;
+  // Durable Event invocations and event invoke configs (api/async_api.h); when null, Event
+  // invocations run fire-and-forget and those routes fall through to the control plane.
+  async::Queue* async_queue = nullptr;
 };
 
 class Server {

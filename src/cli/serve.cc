@@ -8,6 +8,7 @@
 
 #include "api/control_api.h"
 #include "api/server.h"
+#include "async/queue.h"
 #include "cli/cli.h"
 #include "invoke/invoker.h"
 #include "metering/log_sink.h"
@@ -25,6 +26,7 @@ int serve(Args& args) {
   std::string data_dir = "./.lambdad";
   invoke::Options iopt;
   int64_t log_max_bytes = 10 * 1024 * 1024;
+  async::QueueOptions aopt;
   for (size_t i = 0; i < args.rest.size(); ++i) {
     const std::string& a = args.rest[i];
     auto value = [&]() -> std::string {
@@ -43,12 +45,19 @@ int serve(Args& args) {
     else if (a == "--idle-timeout")
       iopt.idle_timeout = std::chrono::milliseconds(std::stoll(value()) * 1000);
     else if (a == "--region") iopt.region = value();
+    else if (a == "--async-retry-base-ms")
+      aopt.retry_base = std::chrono::milliseconds(std::stoll(value()));
+    else if (a == "--async-max-in-flight")
+      aopt.max_in_flight_per_function = std::stoi(value());
+    else if (a == "--async-age-unit-ms")  // test hook: see async::QueueOptions::age_unit
+      aopt.age_unit = std::chrono::milliseconds(std::stoll(value()));
     else if (a == "--no-isolation") { /* the only spawner today is the plain process one */ }
     else {
       std::fprintf(stderr,
                    "usage: lambdad serve [--listen HOST:PORT] [--data-dir DIR] "
                    "[--max-environments N] [--max-environments-per-function N] [--max-queue N] "
-                   "[--idle-timeout SECONDS] [--region R]\n");
+                   "[--idle-timeout SECONDS] [--region R] [--async-retry-base-ms MS] "
+                   "[--async-max-in-flight N]\n");
       return 2;
     }
   }
@@ -105,6 +114,17 @@ int serve(Args& args) {
     marker = *page->next_marker;
   }
 
+  aopt.data_dir = data_dir;
+  aopt.region = iopt.region;
+  aopt.account = iopt.account;
+  auto queue = async::Queue::open(io, invoker, aopt);
+  if (!queue) {
+    std::fprintf(stderr, "lambdad: %s\n", queue.error().message().c_str());
+    return 1;
+  }
+  (*queue)->start();
+  sopt.async_queue = queue->get();
+
   api::Server server(io, invoker, control, sopt);
   if (auto r = server.listen(); !r) {
     std::fprintf(stderr, "lambdad: %s\n", r.error().message().c_str());
@@ -117,12 +137,14 @@ int serve(Args& args) {
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int sig) {
     std::fprintf(stderr, "lambdad: signal %d, shutting down\n", sig);
+    (*queue)->shutdown();
     invoker.shutdown();
     server.stop();
     io.stop();
   });
   ::signal(SIGPIPE, SIG_IGN);
   io.run();
+  (*queue)->shutdown();
   invoker.shutdown();
   logs.flush();
   (*usage)->flush();
