@@ -102,6 +102,7 @@ struct Queue::Impl : std::enable_shared_from_this<Queue::Impl> {
   struct Live {
     Event ev;
     int throttles = 0;
+    bool counted_redelivery = false;
     bool ran = false;
     int status = 0;
     std::string executed_version = "$LATEST";
@@ -151,7 +152,7 @@ struct Queue::Impl : std::enable_shared_from_this<Queue::Impl> {
   std::map<std::pair<std::string, std::string>, EventInvokeConfig> configs;
   struct Counters {
     int64_t enqueued = 0, delivered = 0, succeeded = 0, retries = 0, throttles = 0, drops = 0,
-            expired = 0, destination_records = 0, recovered = 0, store_errors = 0;
+            expired = 0, destination_records = 0, recovered = 0, redelivered = 0, store_errors = 0;
   } counters;
 
   void submit(Op op) {
@@ -314,6 +315,26 @@ struct Queue::Impl : std::enable_shared_from_this<Queue::Impl> {
       return;
     }
     ++st.in_flight;
+    if (live->ev.started && !live->counted_redelivery) {
+      // Began in an earlier run that died before deleting it: the function may see it twice.
+      ++counters.redelivered;
+      live->counted_redelivery = true;
+    } else if (!live->ev.started) {
+      // The mark commits (group-committed) before the function can see the event, so after
+      // a crash `duplicates` bounds what functions saw twice.
+      live->ev.started = true;
+      const int64_t seq = live->ev.seq;
+      submit(Op{[seq](Store& s) { return s.mark_started(seq); },
+                [self = shared_from_this(), live](Result<void>) mutable {
+                  if (!self->stopped) self->start_invoke(std::move(live));
+                }});
+      return;
+    }
+    start_invoke(std::move(live));
+  }
+
+  void start_invoke(LivePtr live) {
+    const Event& ev = live->ev;
     invoke::InvokeRequest req;
     req.function = ev.function;
     req.qualifier = ev.qualifier;
@@ -554,6 +575,9 @@ std::string Queue::status_json() const {
   totals["expired"] = c.expired;
   totals["destinationRecords"] = c.destination_records;
   totals["recoveredAtStart"] = c.recovered;
+  // Events delivered again after a restart although a delivery had begun before it: an
+  // upper bound on duplicates the functions saw (at-least-once).
+  totals["duplicates"] = c.redelivered;
   totals["storeErrors"] = c.store_errors;
   json::object out;
   out["functions"] = std::move(fns);

@@ -68,7 +68,8 @@ CREATE TABLE IF NOT EXISTS events (
   payload BLOB NOT NULL,
   attempts INTEGER NOT NULL,
   enqueued_ms INTEGER NOT NULL,
-  next_ms INTEGER NOT NULL
+  next_ms INTEGER NOT NULL,
+  started INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS event_invoke_configs (
   function TEXT NOT NULL,
@@ -144,9 +145,18 @@ Result<void> Store::reschedule(int64_t seq, int attempts, int64_t next_ms) {
   return ok();
 }
 
+Result<void> Store::mark_started(int64_t seq) {
+  Stmt s(db_, "UPDATE events SET started = 1 WHERE seq = ?");
+  if (!s.ok()) return sql_error(db_, "prepare mark");
+  s.bind(1, seq);
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return sql_error(db_, "mark event started");
+  return ok();
+}
+
 Result<std::vector<Event>> Store::read_after(int64_t after, int limit) {
   Stmt s(db_,
-         "SELECT seq, request_id, function, qualifier, payload, attempts, enqueued_ms, next_ms "
+         "SELECT seq, request_id, function, qualifier, payload, attempts, enqueued_ms, next_ms, "
+         "started "
          "FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
   if (!s.ok()) return sql_error(db_, "prepare read");
   s.bind(1, after);
@@ -163,6 +173,7 @@ Result<std::vector<Event>> Store::read_after(int64_t after, int limit) {
     e.attempts = static_cast<int>(s.integer(5));
     e.enqueued_ms = s.integer(6);
     e.next_ms = s.integer(7);
+    e.started = s.integer(8) != 0;
     out.push_back(std::move(e));
   }
   if (rc != SQLITE_DONE) return sql_error(db_, "read events");

@@ -26,6 +26,7 @@ struct Event {
   int attempts = 0;         // invocations that ran the function (function errors counted)
   int64_t enqueued_ms = 0;  // epoch ms when accepted
   int64_t next_ms = 0;      // epoch ms: not delivered before this
+  bool started = false;     // a delivery began before (in this or an earlier run)
 };
 
 struct EventInvokeConfig {
@@ -59,6 +60,7 @@ class Store {
   Result<void> insert(Event& event);
   Result<void> remove(int64_t seq);
   Result<void> reschedule(int64_t seq, int attempts, int64_t next_ms);
+  Result<void> mark_started(int64_t seq);
   // Up to `limit` events with seq > after, in seq order.
   Result<std::vector<Event>> read_after(int64_t after, int limit);
   // Largest seq ever assigned (0 when none).
