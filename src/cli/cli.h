@@ -17,6 +17,7 @@ struct Args {
 int serve(Args& args);
 int invoke(Args& args);
 int logs(Args& args);
+int ls(Args& args);  // cli/ls.cc
 
 // Client subcommands: --endpoint-url, else AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL,
 // http://127.0.0.1:9001.

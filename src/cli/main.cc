@@ -12,6 +12,7 @@ void usage() {
                "  serve    run the server (--listen 127.0.0.1:9001 --data-dir ./.lambdad)\n"
                "  invoke   invoke a function: invoke NAME [-d JSON] [--log]\n"
                "  logs     print a function's log: logs NAME [--follow]\n"
+               "  ls       list functions with memory, timeout and async queue depth\n"
                "  new      scaffold a C++ function project: new NAME [--template echo|http]\n"
                "  package  zip an executable as bootstrap: package EXE [-o F.zip]\n"
                "  deploy   build and deploy a SAM project: deploy [DIR]\n"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return lambdad::cli::serve(args);
   if (cmd == "invoke") return lambdad::cli::invoke(args);
   if (cmd == "logs") return lambdad::cli::logs(args);
+  if (cmd == "ls") return lambdad::cli::ls(args);
   if (cmd == "new") return lambdad::cli::new_project(args);
   if (cmd == "package") return lambdad::cli::package(args);
   if (cmd == "deploy") return lambdad::cli::deploy(args);

@@ -14,7 +14,8 @@ import threading
 import time
 import urllib.request
 
-from harness import ServerTestCase, Server, function_arn, main, probe_zip, close_client
+from harness import (ServerTestCase, Server, close_client, function_arn, lambdad_binary, main,
+                     probe_zip)
 
 WAIT_S = 30
 
@@ -232,6 +233,17 @@ class AsyncInvokeTest(ServerTestCase):
         self.lam.delete_function_event_invoke_config(FunctionName=name)
         self.assertClientError("ResourceNotFoundException", 404,
                                self.lam.get_function_event_invoke_config, FunctionName=name)
+
+    def test_lambdad_ls_lists_functions_with_async_depth(self):
+        name = self.make_probe()
+        p = subprocess.run([lambdad_binary(), "ls", "--endpoint-url", self.server.endpoint],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertEqual(lines[0].split(), ["NAME", "MEMORY", "TIMEOUT", "ASYNC-DEPTH", "OLDEST-S"])
+        row = [line.split() for line in lines if line.startswith(name + " ")]
+        self.assertEqual(row, [[name, "128", "3", "0", "0.0"]])
+        self.assertTrue(lines[-1].startswith("async: depth "), lines[-1])
 
     def test_status_reports_totals(self):
         status = get_status(self.server.endpoint)
