@@ -14,6 +14,7 @@
 #include <limits>
 #include <set>
 
+#include "api/async_api.h"
 #include "api/errors.h"
 #include "api/routes.h"
 #include "common/encoding.h"
@@ -210,6 +211,34 @@ auto async_invoke(invoke::Invoker* invoker, invoke::InvokeRequest* req, Token&& 
       token, invoker, req);
 }
 
+// Stores an Event invocation durably (writer thread) and resumes on the io thread.
+template <class Token>
+auto async_enqueue(async::Queue* queue, invoke::InvokeRequest* req, Token&& token) {
+  return asio::async_initiate<Token, void(Result<void>)>(
+      [](auto completion, async::Queue* queue, invoke::InvokeRequest* req) {
+        auto h = std::make_shared<decltype(completion)>(std::move(completion));
+        async::Event ev;
+        ev.request_id = req->request_id;
+        ev.function = req->function;
+        ev.qualifier = req->qualifier;
+        ev.payload = std::move(req->payload);
+        queue->enqueue(std::move(ev), [h](Result<void> r) { (*h)(std::move(r)); });
+      },
+      token, queue, req);
+}
+
+// Event invoke configs and /lambdad/async, answered on the io thread (api/async_api.h).
+template <class Token>
+auto async_api_call(Server::Impl* self, HttpRequest* req, Token&& token) {
+  return asio::async_initiate<Token, void(HttpResponse)>(
+      [](auto completion, Server::Impl* self, HttpRequest* req) {
+        auto h = std::make_shared<decltype(completion)>(std::move(completion));
+        handle_async_api(*self->options.async_queue, self->invoker, *req,
+                         [h](HttpResponse r) { (*h)(std::move(r)); });
+      },
+      token, self, req);
+}
+
 HttpResponse invoke_result_response(invoke::InvokeResult& r) {
   if (r.status != 200) {
     HttpResponse e = lambda_error(r.status, r.error_type, r.error_message, r.reason);
@@ -376,12 +405,23 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
         res.set("x-amzn-RequestId", rid);
         res.prepare_payload();
       } else if (type == "Event") {
-        // Accepted now, run in the background.  TODO(#7): durable queue and retries.
+        // 202 only once the event is committed to async.db (async/queue.h).
         ireq.request_id = rid;
-        self->invoker.invoke(std::move(ireq), [](invoke::InvokeResult) {});
-        res = Response{http::status::accepted, version};
-        res.set("x-amzn-RequestId", rid);
-        res.prepare_payload();
+        bool stored = true;
+        if (self->options.async_queue != nullptr) {
+          Result<void> r =
+              co_await async_enqueue(self->options.async_queue, &ireq, asio::use_awaitable);
+          if (self->stopped) break;
+          stored = r.ok();
+          if (!stored) res = to_beast(error_response(r.error()), version, rid);
+        } else {
+          self->invoker.invoke(std::move(ireq), [](invoke::InvokeResult) {});
+        }
+        if (stored) {
+          res = Response{http::status::accepted, version};
+          res.set("x-amzn-RequestId", rid);
+          res.prepare_payload();
+        }
       } else {
         invoke::InvokeResult result =
             co_await async_invoke(&self->invoker, &ireq, asio::use_awaitable);
@@ -404,7 +444,11 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
         hreq.headers.emplace_back(std::move(name), std::string(f.value()));
       }
       hreq.body = std::move(parser.get().body());
-      HttpResponse hr = co_await async_control(self.get(), &hreq, asio::use_awaitable);
+      HttpResponse hr;
+      if (self->options.async_queue != nullptr && is_async_api(path))
+        hr = co_await async_api_call(self.get(), &hreq, asio::use_awaitable);
+      else
+        hr = co_await async_control(self.get(), &hreq, asio::use_awaitable);
       if (self->stopped) break;
       res = to_beast(std::move(hr), version, rid);
     }

@@ -13,6 +13,10 @@
 #include "common/result.h"
 #include "invoke/invoker.h"
 
+namespace lambdad::async {
+class Queue;
+}
+
 namespace lambdad::api {
 
 struct ServerOptions {
@@ -22,6 +26,9 @@ struct ServerOptions {
   // GET /metrics body (Prometheus text); called on the io thread. Unset: /metrics is a
   // control-API path like any other.
   std::function<std::string()> metrics_text;
+  // Durable Event invocations and event invoke configs (api/async_api.h); when null, Event
+  // invocations run fire-and-forget and those routes fall through to the control plane.
+  async::Queue* async_queue = nullptr;
 };
 
 class Server {

@@ -20,6 +20,7 @@ int logs(Args& args);
 int rm(Args& args);
 int cost(Args& args);  // cost.cc
 int tune(Args& args);  // tune.cc
+int ls(Args& args);  // cli/ls.cc
 
 // Client subcommands: --endpoint-url, else AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL,
 // http://127.0.0.1:9001.

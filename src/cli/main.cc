@@ -15,6 +15,7 @@ void usage() {
                "  rm       delete functions: rm NAME...\n"
                "  cost     usage and cost per function: cost [NAME] [--since 1h|1d|ISO]\n"
                "  tune     cheapest memory size: tune NAME --memory 128,256,... [--runs N]\n"
+               "  ls       list functions with memory, timeout and async queue depth\n"
                "  new      scaffold a C++ function project: new NAME [--template echo|http]\n"
                "  package  zip an executable as bootstrap: package EXE [-o F.zip]\n"
                "  deploy   build and deploy a SAM project: deploy [DIR]\n"
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   if (cmd == "rm") return lambdad::cli::rm(args);
   if (cmd == "cost") return lambdad::cli::cost(args);
   if (cmd == "tune") return lambdad::cli::tune(args);
+  if (cmd == "ls") return lambdad::cli::ls(args);
   if (cmd == "new") return lambdad::cli::new_project(args);
   if (cmd == "package") return lambdad::cli::package(args);
   if (cmd == "deploy") return lambdad::cli::deploy(args);

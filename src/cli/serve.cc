@@ -9,6 +9,7 @@
 #include "api/control_api.h"
 #include "api/server.h"
 #include "api/versions_wiring.h"
+#include "async/queue.h"
 #include "cli/cli.h"
 #include "invoke/invoker.h"
 #include "metering/log_sink.h"
@@ -38,6 +39,7 @@ int serve(Args& args) {
     }
     return *p;
   };
+  async::QueueOptions aopt;
   for (size_t i = 0; i < args.rest.size(); ++i) {
     const std::string& a = args.rest[i];
     auto value = [&]() -> std::string {
@@ -77,12 +79,19 @@ int serve(Args& args) {
       isolation = false;
     else if (a == "--freeze-idle")
       isolation_opt.freeze_idle = true;
+    else if (a == "--async-retry-base-ms")
+      aopt.retry_base = std::chrono::milliseconds(std::stoll(value()));
+    else if (a == "--async-max-in-flight")
+      aopt.max_in_flight_per_function = std::stoi(value());
+    else if (a == "--async-age-unit-ms")  // test hook: see async::QueueOptions::age_unit
+      aopt.age_unit = std::chrono::milliseconds(std::stoll(value()));
     else {
       std::fprintf(stderr,
                    "usage: lambdad serve [--listen HOST:PORT] [--data-dir DIR] "
                    "[--max-environments N] [--max-environments-per-function N] [--max-queue N] "
                    "[--idle-timeout SECONDS] [--init-timeout SECONDS] [--region R]\n"
-                   "       [--no-isolation] [--freeze-idle]\n"
+                   "       [--no-isolation] [--freeze-idle] [--async-retry-base-ms MS] "
+                   "[--async-max-in-flight N]\n"
                    "       [--price-x86 $/GB-s] [--price-arm $/GB-s] [--price-request $] "
                    "(defaults: %s)\n"
                    "       [--usage-retention-days N] [--usage-max-rows N] "
@@ -158,9 +167,21 @@ int serve(Args& args) {
     return 1;
   }
 
-  sopt.metrics_text = [&metrics, &invoker] {
+  aopt.data_dir = data_dir;
+  aopt.region = iopt.region;
+  aopt.account = iopt.account;
+  auto queue = async::Queue::open(io, invoker, aopt);
+  if (!queue) {
+    std::fprintf(stderr, "lambdad: %s\n", queue.error().message().c_str());
+    return 1;
+  }
+  (*queue)->start();
+  sopt.async_queue = queue->get();
+
+  sopt.metrics_text = [&metrics, &invoker, queue_ptr = queue->get()] {
     metering::Gauges g;
     g.live_environments = invoker.stats().environments;
+    g.async_queue_depth = queue_ptr->total_depth();
     return metrics.render(g);
   };
   api::Server server(io, invoker, control, sopt);
@@ -175,12 +196,14 @@ int serve(Args& args) {
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int sig) {
     std::fprintf(stderr, "lambdad: signal %d, shutting down\n", sig);
+    (*queue)->shutdown();
     invoker.shutdown();
     server.stop();
     io.stop();
   });
   ::signal(SIGPIPE, SIG_IGN);
   io.run();
+  (*queue)->shutdown();
   invoker.shutdown();
   logs.flush();
   (*usage)->flush();

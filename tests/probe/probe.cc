@@ -17,11 +17,18 @@
 //   fork   count          fork up to count sleeping children, then kill them; return
 //                         {"forked":n,"errno":e} (e = errno of the first failed fork)
 //   cpu    ms             spin for ms of wall time; return {"cpu_ms":<CPU time used>}
+//   append path id [ms]   append "<id> <request id>\n" to the file at path (one write), then
+//                         sleep ms milliseconds
+//   flaky  path fail      count this call in the file at path; fail (ProbeError) while the
+//                         count is <= fail, then return {"attempt":count}
+// Env PROBE_RECORD=<path>: append every event as one line to path and return {} (whatever the
+// event says); used as an async destination.
 // Env PROBE_INIT: "crash" exits 3 during init, "error" posts /init/error (errorType
 // "ProbeInitError") and exits, "sleep:<ms>" sleeps during init.
 // Event parsing is deliberately tiny: it finds the first "key": value pair anywhere in the event.
 #include <fcntl.h>
 #include <lambdad/runtime.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -225,9 +232,38 @@ bool touch_memory(long long mb) {
 
 unsigned long long g_served = 0;
 
+bool append_line(const std::string& path, const std::string& line) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  return ok;
+}
+
+InvocationResponse flaky(const std::string& path, long long fail) {
+  long long count = 0;
+  if (FILE* f = std::fopen(path.c_str(), "r")) {
+    if (std::fscanf(f, "%lld", &count) != 1) count = 0;
+    std::fclose(f);
+  }
+  ++count;
+  if (FILE* f = std::fopen(path.c_str(), "w")) {
+    std::fprintf(f, "%lld\n", count);
+    std::fclose(f);
+  }
+  if (count <= fail)
+    return InvocationResponse::failure("flaky attempt " + std::to_string(count), "ProbeError");
+  return InvocationResponse::success("{\"attempt\":" + std::to_string(count) + "}");
+}
+
 InvocationResponse handle(const lambdad::InvocationRequest& req) {
   ++g_served;
   const std::string& ev = req.payload;
+  if (const char* record = std::getenv("PROBE_RECORD")) {
+    if (!append_line(record, ev + "\n"))
+      return InvocationResponse::failure("cannot append to " + std::string(record), "ProbeError");
+    return InvocationResponse::success("{}");
+  }
   std::string action = get_string(ev, "action", "echo");
   if (action == "echo") return InvocationResponse::success(ev);
   if (action == "env") return InvocationResponse::success(env_json());
@@ -261,6 +297,14 @@ InvocationResponse handle(const lambdad::InvocationRequest& req) {
     write_all(STDERR_FILENO, line);
     return InvocationResponse::success("{\"printed\":" + std::to_string(text.size()) + "}");
   }
+  if (action == "append") {
+    const std::string path = get_string(ev, "path", "");
+    if (!append_line(path, get_string(ev, "id", "") + " " + req.request_id + "\n"))
+      return InvocationResponse::failure("cannot append to " + path, "ProbeError");
+    sleep_ms(get_number(ev, "ms", 0));
+    return InvocationResponse::success("{\"appended\":true}");
+  }
+  if (action == "flaky") return flaky(get_string(ev, "path", ""), get_number(ev, "fail", 0));
   if (action == "counter") return InvocationResponse::success(std::to_string(g_served));
   if (action == "big") {
     long long n = get_number(ev, "bytes", 0);
