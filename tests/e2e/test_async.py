@@ -44,7 +44,9 @@ def get_status(endpoint):
 
 
 class AsyncInvokeTest(ServerTestCase):
-    server_args = ["--async-retry-base-ms", "200", "--async-age-unit-ms", "1"]
+    # The probe records deliveries in files on the host: plain processes, not the sandbox
+    # (whose filesystem is read-only outside a private /tmp).
+    server_args = ["--no-isolation", "--async-retry-base-ms", "200", "--async-age-unit-ms", "1"]
 
     def path(self, name):
         return os.path.join(self.tmpdir, "%s-%d" % (name, time.time_ns()))
@@ -259,7 +261,7 @@ class AsyncRestartTest(ServerTestCase):
     THREADS = 8
     # One delivery at a time, 5 ms each: acceptance outruns delivery, so the kill leaves a
     # backlog in async.db (and usually one event in flight).
-    server_args = ["--async-max-in-flight", "1"]
+    server_args = ["--no-isolation", "--async-max-in-flight", "1"]
 
     def test_kill_9_mid_burst_then_restart_delivers_every_event(self):
         name = self.unique_name("burst")
