@@ -9,6 +9,7 @@
 #include <string>
 
 #include "api/control_api.h"
+#include "auth/verifier.h"
 #include "common/result.h"
 #include "invoke/invoker.h"
 
@@ -18,6 +19,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 9001;
   int control_threads = 2;
+  // SigV4 check of every request (control and Invoke) once keys exist; null: no auth.
+  auth::Verifier* verifier = nullptr;
 };
 
 class Server {

@@ -17,6 +17,8 @@ struct Args {
 int serve(Args& args);
 int invoke(Args& args);
 int logs(Args& args);
+// `lambdad keys add|ls|rm` (auth/key_store.h).
+int keys(Args& args);
 
 // Client subcommands: --endpoint-url, else AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL,
 // http://127.0.0.1:9001.
