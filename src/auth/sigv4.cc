@@ -1,8 +1,11 @@
 #include "auth/sigv4.h"
 
-#include <openssl/hmac.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
 
 #include "common/encoding.h"
 
@@ -72,10 +75,45 @@ std::string remove_dot_segments(std::string_view url) {
   return result;
 }
 
-void hmac(std::string_view key, std::string_view msg, unsigned char out[32]) {
+// OpenSSL 3's one-shot HMAC()/EVP_Digest() look the algorithm up on every call (most of
+// their cost for short inputs): fetch SHA-256 once and keep one digest context per thread.
+const EVP_MD* sha256_md() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+void digest(std::initializer_list<std::string_view> parts, unsigned char out[32]) {
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                           EVP_MD_CTX_free);
   unsigned int len = 32;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out, &len);
+  EVP_DigestInit_ex(ctx.get(), sha256_md(), nullptr);
+  for (std::string_view p : parts) EVP_DigestUpdate(ctx.get(), p.data(), p.size());
+  EVP_DigestFinal_ex(ctx.get(), out, &len);
+}
+
+std::string digest_hex(std::string_view bytes) {
+  unsigned char md[32];
+  digest({bytes}, md);
+  return hex(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
+}
+
+// HMAC-SHA256 (RFC 2104) over the cached digest.
+void hmac(std::string_view key, std::string_view msg, unsigned char out[32]) {
+  unsigned char k[64] = {};
+  if (key.size() > sizeof k)
+    digest({key}, k);
+  else
+    std::memcpy(k, key.data(), key.size());
+  char ipad[64], opad[64];
+  for (size_t i = 0; i < sizeof k; ++i) {
+    ipad[i] = static_cast<char>(k[i] ^ 0x36);
+    opad[i] = static_cast<char>(k[i] ^ 0x5c);
+  }
+  unsigned char inner[32];
+  digest({std::string_view(ipad, sizeof ipad), msg}, inner);
+  digest({std::string_view(opad, sizeof opad),
+          std::string_view(reinterpret_cast<const char*>(inner), sizeof inner)},
+         out);
 }
 
 std::string_view as_view(const SigningKey& k) {
@@ -227,7 +265,7 @@ std::string canonical_headers(const std::vector<std::pair<std::string, std::stri
 std::string payload_hash(const SignedRequest& request) {
   for (const auto& [k, v] : *request.headers)
     if (k == "x-amz-content-sha256") return v;
-  return sha256_hex(request.body);
+  return digest_hex(request.body);
 }
 
 std::string canonical_request(const SignedRequest& request, std::string_view signed_headers) {
@@ -255,7 +293,7 @@ std::string string_to_sign(std::string_view amz_date, std::string_view scope,
   s += '\n';
   s += scope;
   s += '\n';
-  s += sha256_hex(canonical_request);
+  s += digest_hex(canonical_request);
   return s;
 }
 

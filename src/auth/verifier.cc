@@ -38,12 +38,18 @@ std::optional<std::chrono::system_clock::time_point> parse_amz_date(std::string_
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
-Verifier::Verifier(std::string data_dir) : store_(std::move(data_dir)) {
+Verifier::Verifier(std::string data_dir, std::chrono::milliseconds recheck)
+    : store_(std::move(data_dir)), recheck_(recheck) {
   std::lock_guard lock(mu_);
   refresh_locked();
 }
 
 void Verifier::refresh_locked() {
+  // A stat costs more than the signature check itself: look at most every kRecheck.
+  const auto now = std::chrono::steady_clock::now();
+  if (checked_ && now - last_check_ < recheck_) return;
+  checked_ = true;
+  last_check_ = now;
   struct stat st {};
   if (::stat(store_.keys_path().c_str(), &st) != 0) {
     if (inode_ == 0 && size_ == -1) return;  // never had a file

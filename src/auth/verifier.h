@@ -1,7 +1,8 @@
 // Verifier: checks SigV4-signed requests against the data dir's access keys, answering
-// with the error AWS returns. Keys are re-read when keys.db changes (one stat per request:
-// inode, size, mtime). Derived signing keys are cached per (key, date, region, service), so
-// a request costs one SHA-256 of the body, one of the canonical request and one HMAC.
+// with the error AWS returns. Keys are re-read when keys.db changes (inode, size, mtime; stat'ed at
+// most once a second, so a removed key stops working within a second). Derived signing keys are
+// cached per (key, date, region, service), so a request costs one SHA-256 of the body, one of the
+// canonical request and one HMAC.
 //
 // Auth is on once any key has been seen and stays on for the life of the process: removing
 // the last key locks everyone out instead of opening the server.
@@ -32,7 +33,7 @@ struct Denial {
 
 class Verifier {
  public:
-  explicit Verifier(std::string data_dir);
+  explicit Verifier(std::string data_dir, std::chrono::milliseconds recheck = kRecheck);
 
   // True when requests must be signed (keys exist or existed). Re-reads keys if changed.
   bool enabled();
@@ -43,6 +44,8 @@ class Verifier {
   std::string load_error();
 
   static constexpr std::chrono::minutes kMaxSkew{15};
+  // How stale the key set may be: keys.db is stat'ed at most this often.
+  static constexpr std::chrono::milliseconds kRecheck{1000};
 
  private:
   void refresh_locked();
@@ -50,6 +53,9 @@ class Verifier {
   KeyStore store_;
   std::mutex mu_;
   bool enabled_ = false;
+  std::chrono::milliseconds recheck_;
+  bool checked_ = false;
+  std::chrono::steady_clock::time_point last_check_;
   ino_t inode_ = 0;
   off_t size_ = -1;
   timespec mtime_{};

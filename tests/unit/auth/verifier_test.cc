@@ -123,7 +123,7 @@ TEST_F(VerifierTest, PicksUpAddedAndRemovedKeys) {
   KeyStore store(dir_);
   auto first = store.add("");
   ASSERT_TRUE(first);
-  Verifier v(dir_);
+  Verifier v(dir_, std::chrono::milliseconds(0));
   const auto now = std::chrono::system_clock::now();
   const std::string path = "/2015-03-31/functions/f/invocations";
   auto second = store.add("second");
