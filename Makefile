@@ -59,3 +59,27 @@ fmt:
 	if [ -n "$$files" ]; then clang-format -i $$files; fi
 	@py=$$(git ls-files 'tests/e2e/*.py'); \
 	if [ -n "$$py" ] && /usr/bin/python3 -c 'import black' 2>/dev/null; then /usr/bin/python3 -m black -q $$py; fi
+
+# libFuzzer (clang): each target runs FUZZ_SECONDS on its corpus (fuzz/corpus/<target> seeds,
+# new inputs kept in $(FUZZ_DIR)/corpus). Crashes land in $(FUZZ_DIR)/<target>-crash-*.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= fuzz_sigv4 fuzz_http_control fuzz_package
+
+.PHONY: fuzz fuzz-build fuzz-smoke
+fuzz-build:
+	@command -v clang++ >/dev/null || (apt-get update && apt-get install -y clang)
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DLAMBDAD_FUZZ=ON -DLAMBDAD_TESTS=OFF -DLAMBDAD_WERROR=OFF
+	ninja -C $(FUZZ_DIR) -j$(JOBS) $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t fuzz/corpus/$$t; echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  $(FUZZ_DIR)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/$$t- \
+	    $(FUZZ_DIR)/corpus/$$t fuzz/corpus/$$t || exit 1; \
+	done
+
+fuzz-smoke:
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10

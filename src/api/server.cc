@@ -182,6 +182,29 @@ namespace {
 
 using ImplPtr = std::shared_ptr<Server::Impl>;
 
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+HeaderList lower_case_headers(const http::request<http::string_body>& req) {
+  HeaderList headers;
+  for (const auto& f : req) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    headers.emplace_back(std::move(name), std::string(f.value()));
+  }
+  return headers;
+}
+
+// SigV4 check (auth/verifier.h); nullopt lets the request through.
+std::optional<HttpResponse> authorize(Server::Impl& self, std::string_view method,
+                                      std::string_view path, std::string_view query,
+                                      const HeaderList& headers, std::string_view body) {
+  if (self.options.verifier == nullptr) return std::nullopt;
+  auth::SignedRequest sr{method, path, query, &headers, body};
+  auto denial = self.options.verifier->verify(sr, std::chrono::system_clock::now());
+  if (!denial) return std::nullopt;
+  return lambda_error(denial->status, denial->type, denial->message);
+}
+
 // Runs ControlApi::handle on the worker pool and resumes on the io thread.
 template <class Token>
 auto async_control(Server::Impl* self, HttpRequest* req, Token&& token) {
@@ -191,7 +214,10 @@ auto async_control(Server::Impl* self, HttpRequest* req, Token&& token) {
         asio::post(self->pool, [self, req, h] {
           HttpResponse res;
           try {
-            res = self->control.handle(*req);
+            // Control bodies reach 70 MB: hash them here, off the io thread.
+            auto denied =
+                authorize(*self, req->method, req->path, req->query, req->headers, req->body);
+            res = denied ? std::move(*denied) : self->control.handle(*req);
           } catch (const std::exception& e) {
             res = lambda_error(500, "ServiceException", e.what());
           }
@@ -335,6 +361,15 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
     // there and apply the real limit below, so oversize bodies get Lambda's 413.
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     auto [ec, n] = co_await http::async_read_header(sock, buf, parser, kTuple);
+    if (ec == http::error::header_limit && !self->stopped) {
+      // Over 64 KiB of header: say so (as AWS's front ends do) instead of just hanging up.
+      static const std::string k431 =
+          "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
+          "Connection: close\r\n\r\n";
+      auto [ecw, nw] = co_await asio::async_write(sock, asio::buffer(k431), kTuple);
+      if (!ecw) co_await runtime_api::linger_close(sock);
+      break;
+    }
     if (ec || self->stopped) break;
     const std::string target(parser.get().target());
     const std::string method(parser.get().method_string());
@@ -397,7 +432,10 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
           kInvokePrefix.size(), path.size() - kInvokePrefix.size() - kInvokeSuffix.size());
       invoke::InvokeRequest ireq;
       std::string type;
-      auto bad = prepare_invoke(*self, raw_name, query, req, ireq, type);
+      std::optional<HttpResponse> bad;
+      if (self->options.verifier != nullptr)  // payload <= 6 MB: cheap enough on the io thread
+        bad = authorize(*self, method, path, query, lower_case_headers(req), req.body());
+      if (!bad) bad = prepare_invoke(*self, raw_name, query, req, ireq, type);
       if (bad) {
         res = to_beast(std::move(*bad), version, rid);
       } else if (type == "DryRun") {
@@ -438,11 +476,7 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
       hreq.method = method;
       hreq.path = path;
       hreq.query = query;
-      for (const auto& f : parser.get()) {
-        std::string name(f.name_string());
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        hreq.headers.emplace_back(std::move(name), std::string(f.value()));
-      }
+      hreq.headers = lower_case_headers(parser.get());
       hreq.body = std::move(parser.get().body());
       HttpResponse hr;
       if (self->options.async_queue != nullptr && is_async_api(path))

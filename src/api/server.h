@@ -10,6 +10,7 @@
 #include <string>
 
 #include "api/control_api.h"
+#include "auth/verifier.h"
 #include "common/result.h"
 #include "invoke/invoker.h"
 
@@ -29,6 +30,8 @@ struct ServerOptions {
   // Durable Event invocations and event invoke configs (api/async_api.h); when null, Event
   // invocations run fire-and-forget and those routes fall through to the control plane.
   async::Queue* async_queue = nullptr;
+  // SigV4 check of every request (control and Invoke) once keys exist; null: no auth.
+  auth::Verifier* verifier = nullptr;
 };
 
 class Server {

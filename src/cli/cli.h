@@ -21,6 +21,8 @@ int rm(Args& args);
 int cost(Args& args);  // cost.cc
 int tune(Args& args);  // tune.cc
 int ls(Args& args);  // cli/ls.cc
+// `lambdad keys add|ls|rm` (auth/key_store.h).
+int keys(Args& args);
 
 // Client subcommands: --endpoint-url, else AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL,
 // http://127.0.0.1:9001.

@@ -6,21 +6,23 @@
 
 namespace {
 void usage() {
-  std::fprintf(stderr,
-               "lambdad %s -- a self-hosted, Lambda-compatible function server\n\n"
-               "usage: lambdad <command> [options]\n\n"
-               "  serve    run the server (--listen 127.0.0.1:9001 --data-dir ./.lambdad)\n"
-               "  invoke   invoke a function: invoke NAME [-d JSON] [--log]\n"
-               "  logs     print a function's log: logs NAME [--follow]\n"
-               "  rm       delete functions: rm NAME...\n"
-               "  cost     usage and cost per function: cost [NAME] [--since 1h|1d|ISO]\n"
-               "  tune     cheapest memory size: tune NAME --memory 128,256,... [--runs N]\n"
-               "  ls       list functions with memory, timeout and async queue depth\n"
-               "  new      scaffold a C++ function project: new NAME [--template echo|http]\n"
-               "  package  zip an executable as bootstrap: package EXE [-o F.zip]\n"
-               "  deploy   build and deploy a SAM project: deploy [DIR]\n"
-               "  version  print the version\n",
-               LAMBDAD_VERSION);
+  std::fprintf(
+      stderr,
+      "lambdad %s -- a self-hosted, Lambda-compatible function server\n\n"
+      "usage: lambdad <command> [options]\n\n"
+      "  serve    run the server (--listen 127.0.0.1:9001 --data-dir ./.lambdad [--insecure])\n"
+      "  invoke   invoke a function: invoke NAME [-d JSON] [--log]\n"
+      "  logs     print a function's log: logs NAME [--follow]\n"
+      "  rm       delete functions: rm NAME...\n"
+      "  cost     usage and cost per function: cost [NAME] [--since 1h|1d|ISO]\n"
+      "  tune     cheapest memory size: tune NAME --memory 128,256,... [--runs N]\n"
+      "  ls       list functions with memory, timeout and async queue depth\n"
+      "  new      scaffold a C++ function project: new NAME [--template echo|http]\n"
+      "  package  zip an executable as bootstrap: package EXE [-o F.zip]\n"
+      "  deploy   build and deploy a SAM project: deploy [DIR]\n"
+      "  keys     access keys for SigV4: keys add [--name N] | ls | rm AKID\n"
+      "  version  print the version\n",
+      LAMBDAD_VERSION);
 }
 }  // namespace
 
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
   if (cmd == "cost") return lambdad::cli::cost(args);
   if (cmd == "tune") return lambdad::cli::tune(args);
   if (cmd == "ls") return lambdad::cli::ls(args);
+  if (cmd == "keys") return lambdad::cli::keys(args);
   if (cmd == "new") return lambdad::cli::new_project(args);
   if (cmd == "package") return lambdad::cli::package(args);
   if (cmd == "deploy") return lambdad::cli::deploy(args);

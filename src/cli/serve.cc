@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <iostream>
@@ -23,6 +24,15 @@ namespace lambdad::cli {
 
 namespace asio = boost::asio;
 
+namespace {
+bool is_loopback(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const auto addr = asio::ip::make_address(host, ec);
+  return !ec && addr.is_loopback();
+}
+}  // namespace
+
 int serve(Args& args) {
   std::string listen = "127.0.0.1:9001";
   std::string data_dir = "./.lambdad";
@@ -40,6 +50,7 @@ int serve(Args& args) {
     return *p;
   };
   async::QueueOptions aopt;
+  bool insecure = false;
   for (size_t i = 0; i < args.rest.size(); ++i) {
     const std::string& a = args.rest[i];
     auto value = [&]() -> std::string {
@@ -75,6 +86,8 @@ int serve(Args& args) {
       retention.max_rows = std::stoll(value());
     else if (a == "--init-timeout")
       iopt.init_timeout = std::chrono::milliseconds(std::stoll(value()) * 1000);
+    else if (a == "--insecure")
+      insecure = true;
     else if (a == "--no-isolation")
       isolation = false;
     else if (a == "--freeze-idle")
@@ -91,7 +104,7 @@ int serve(Args& args) {
                    "[--max-environments N] [--max-environments-per-function N] [--max-queue N] "
                    "[--idle-timeout SECONDS] [--init-timeout SECONDS] [--region R]\n"
                    "       [--no-isolation] [--freeze-idle] [--async-retry-base-ms MS] "
-                   "[--async-max-in-flight N]\n"
+                   "[--async-max-in-flight N] [--insecure]\n"
                    "       [--price-x86 $/GB-s] [--price-arm $/GB-s] [--price-request $] "
                    "(defaults: %s)\n"
                    "       [--usage-retention-days N] [--usage-max-rows N] "
@@ -110,6 +123,21 @@ int serve(Args& args) {
   sopt.port = static_cast<uint16_t>(std::stoi(listen.substr(colon + 1)));
 
   ::mkdir(data_dir.c_str(), 0755);
+  // Requests are SigV4-checked once access keys exist (`lambdad keys add`).
+  auth::Verifier verifier(data_dir);
+  if (std::string e = verifier.load_error(); !e.empty()) {
+    std::fprintf(stderr, "lambdad: access keys: %s\n", e.c_str());
+    return 1;
+  }
+  if (!verifier.enabled() && !is_loopback(sopt.host) && !insecure) {
+    std::fprintf(stderr,
+                 "lambdad serve: refusing to listen on %s without access keys: anyone who can "
+                 "reach it could run code. Create a key with `lambdad keys add --data-dir %s` "
+                 "(clients then sign requests with it), listen on 127.0.0.1, or pass --insecure.\n",
+                 sopt.host.c_str(), data_dir.c_str());
+    return 2;
+  }
+  sopt.verifier = &verifier;
   auto registry = registry::open_sqlite_registry(data_dir);
   if (!registry) {
     std::fprintf(stderr, "lambdad: %s\n", registry.error().message().c_str());
