@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh: install what lambdad needs to build and run its tests on Debian 12, then the
-# Node function used by the e2e tests (tests/e2e/node_fn). Idempotent: installs only what is
+# Node function used by the e2e tests (tests/e2e/node_fn) and the ETL test's servers
+# (tests/e2e/etl_servers). Idempotent: installs only what is
 # missing and skips the ~9 minute native build of aws-lambda-ric when nothing changed.
 #
 # Runs as root without prompts (CI does). Uses apt-get and npm only; never pip.
@@ -93,6 +94,49 @@ say "node $node_version, npm $npm_version, $(/usr/bin/aws --version 2>&1 | cut -
 if [ "${LAMBDAD_SKIP_NODE:-0}" = 1 ]; then
   say "LAMBDAD_SKIP_NODE=1: not installing tests/e2e/node_fn"
   exit 0
+fi
+
+# --- 2a. S3/DynamoDB-compatible servers for the ETL test (s3rver, dynalite) ---------------
+# Pure JavaScript apart from dynalite's classic-level, whose npm tarball ships the linux-x64
+# prebuilt addon (no download at install time). About 30 s; cached like node_fn below.
+ETL_SERVERS="$ROOT/tests/e2e/etl_servers"
+etl_stamp="$ETL_SERVERS/node_modules/.lambdad-stamp"
+etl_key="$(sha256sum "$ETL_SERVERS/package-lock.json" | cut -d' ' -f1) node=$node_version $(uname -m)"
+etl_cache="${LAMBDAD_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/lambdad}/etl_servers-$(
+  printf '%s' "$etl_key" | sha256sum | cut -c1-16)"
+etl_ok() {
+  [ -f "$etl_stamp" ] && [ "$(cat "$etl_stamp")" = "$etl_key" ] \
+    && (cd "$ETL_SERVERS" && node -e "require('dynalite'); require('s3rver')") >/dev/null 2>&1
+}
+if etl_ok; then
+  say "etl_servers: s3rver and dynalite present (stamp matches)"
+else
+  if [ -f "$etl_cache/node_modules/.lambdad-stamp" ]; then
+    rm -rf "$ETL_SERVERS/node_modules"
+    cp -a "$etl_cache/node_modules" "$ETL_SERVERS/node_modules"
+  fi
+  if etl_ok; then
+    say "etl_servers: restored from cache $etl_cache"
+  else
+    say "etl_servers: npm ci (s3rver, dynalite)"
+    etl_log=$(mktemp "${TMPDIR:-/tmp}/lambdad-etl-npm-ci.XXXXXX.log")
+    if [ -f /usr/include/node/common.gypi ]; then export npm_config_nodedir=/usr; fi
+    retry3 sh -c "cd '$ETL_SERVERS' && npm ci --no-audit --no-fund >'$etl_log' 2>&1" \
+      || die "npm ci failed 3 times in $ETL_SERVERS (see $etl_log)"
+    printf '%s' "$etl_key" >"$etl_stamp"
+    etl_ok || die "s3rver/dynalite do not load after npm ci (see $etl_log)"
+    rm -f "$etl_log"
+    if mkdir -p "$(dirname "$etl_cache")" 2>/dev/null; then
+      rm -rf "$etl_cache.tmp.$$"
+      if mkdir -p "$etl_cache.tmp.$$" \
+        && cp -a "$ETL_SERVERS/node_modules" "$etl_cache.tmp.$$/node_modules"; then
+        rm -rf "$etl_cache" && mv "$etl_cache.tmp.$$" "$etl_cache"
+      else
+        rm -rf "$etl_cache.tmp.$$"
+      fi
+    fi
+    say "etl_servers: installed"
+  fi
 fi
 
 NODE_FN="$ROOT/tests/e2e/node_fn"
