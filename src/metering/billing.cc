@@ -26,12 +26,12 @@ std::string dollars(int64_t pico) {
   char buf[64];
   const bool neg = pico < 0;
   if (neg) pico = -pico;
-  std::snprintf(buf, sizeof buf, "%s%lld.%012lld", neg ? "-" : "",
-                static_cast<long long>(pico / 1'000'000'000'000),
-                static_cast<long long>(pico % 1'000'000'000'000));
-  std::string s = buf;
-  // Keep 10 decimals: Lambda prices have that many.
-  return s.substr(0, s.size() - 2);
+  // 10 decimals, as Lambda's prices have, rounded half up (not truncated).
+  const int64_t tenths_of_nano = (pico + 50) / 100;  // units of 1e-10 $
+  std::snprintf(buf, sizeof buf, "%s%lld.%010lld", neg ? "-" : "",
+                static_cast<long long>(tenths_of_nano / 10'000'000'000),
+                static_cast<long long>(tenths_of_nano % 10'000'000'000));
+  return buf;
 }
 
 std::optional<int64_t> parse_dollars(std::string_view t) {

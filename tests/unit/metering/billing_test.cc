@@ -26,6 +26,8 @@ TEST(BillingTest, ComputeCostUsesMemoryAndArchitecturePrices) {
   EXPECT_EQ(compute_cost_pico(1, 128, "x86_64", p), 2083);
   EXPECT_EQ(dollars(16'666'700), "0.0000166667");
   EXPECT_EQ(dollars(200'000), "0.0000002000");
+  EXPECT_EQ(dollars(41'666), "0.0000000417");  // rounded, not truncated
+  EXPECT_EQ(dollars(41'649), "0.0000000416");
 }
 
 TEST(ReportLineTest, MatchesLambdaTextFormatExactly) {
