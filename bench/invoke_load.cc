@@ -239,7 +239,7 @@ int main(int argc, char** argv) {
   std::string function = "echo", payload = "{\"hello\":\"world\"}", spawn_binary, cold_zip;
   double seconds = 3;
   std::vector<int> levels{1, 4, 16};
-  int cold = 0, server_pid = 0;
+  int cold = 0, server_pid = 0, memory = 1769;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
@@ -308,7 +308,8 @@ int main(int argc, char** argv) {
         const std::string name = "cold-" + std::to_string(::getpid()) + "-" + std::to_string(i);
         const std::string body =
             "{\"FunctionName\":\"" + name +
-            "\",\"Runtime\":\"provided.al2023\",\"Handler\":\"bootstrap\",\"Role\":"
+            "\",\"Runtime\":\"provided.al2023\",\"Handler\":\"bootstrap\",\"MemorySize\":" +
+            std::to_string(memory) + ",\"Role\":"
             "\"arn:aws:iam::000000000000:role/bench\",\"Code\":{\"ZipFile\":\"" +
             zip64 + "\"}}";
         const std::string create =
