@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "cli/cli.h"
+#include "cli/signing.h"
 #include "common/encoding.h"
 
 namespace lambdad::cli {
@@ -64,6 +65,7 @@ Reply request(const std::string& url, http::verb method, const std::string& targ
   for (const auto& [k, v] : headers) req.set(k, v);
   req.body() = std::move(body);
   req.prepare_payload();
+  sign(req);
   http::write(stream, req);
   beast::flat_buffer buf;
   http::response_parser<http::string_body> parser;

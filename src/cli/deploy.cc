@@ -27,6 +27,7 @@
 
 #include "cli/commands_dev.h"
 #include "cli/sam.h"
+#include "cli/signing.h"
 #include "common/encoding.h"
 
 namespace lambdad::cli {
@@ -69,6 +70,7 @@ Result<Reply> call(const std::string& url, bhttp::verb method, const std::string
     req.set(bhttp::field::content_type, "application/json");
     req.body() = body;
     req.prepare_payload();
+    sign(req);
     bhttp::write(stream, req);
     beast::flat_buffer buf;
     bhttp::response_parser<bhttp::string_body> parser;

@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 
 #include "cli/cli.h"
+#include "cli/signing.h"
 
 namespace lambdad::cli {
 
@@ -34,6 +35,7 @@ HttpReply http_call(const std::string& url, const std::string& method, const std
     for (const auto& [k, v] : headers) req.set(k, v);
     req.body() = std::move(body);
     req.prepare_payload();
+    sign(req);
     http::write(stream, req);
     beast::flat_buffer buf;
     http::response_parser<http::string_body> parser;

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "cli/cli.h"
+#include "cli/signing.h"
 #include "common/encoding.h"
 
 namespace lambdad::cli {
@@ -38,6 +39,8 @@ std::pair<int, std::string> get(const std::string& url, const std::string& targe
   http::request<http::empty_body> req{http::verb::get, target, 11};
   req.set(http::field::host, host);
   req.set(http::field::user_agent, "lambdad-cli/" LAMBDAD_VERSION);
+  for (auto& [k, v] : sigv4_headers("GET", std::string(target), {{"Host", host}}, ""))
+    req.set(k, v);
   http::write(stream, req, ec);
   if (ec) return {0, ec.message()};
   beast::flat_buffer buf;

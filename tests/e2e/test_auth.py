@@ -112,6 +112,28 @@ class AuthTest(ServerTestCase):
 
     # --- the right key -------------------------------------------------------------------
 
+    def lambdad_cli(self, *args, akid=None, secret=None):
+        env = dict(os.environ, AWS_ENDPOINT_URL=self.server.endpoint, AWS_REGION=REGION)
+        env["AWS_ACCESS_KEY_ID"] = akid or self.akid
+        env["AWS_SECRET_ACCESS_KEY"] = secret or self.secret
+        return subprocess.run([lambdad_binary(), *args], env=env, capture_output=True, text=True,
+                              timeout=60, stdin=subprocess.DEVNULL)
+
+    def test_lambdad_cli_signs_its_requests(self):
+        name = self.unique_name("authcli")
+        self.create_function(name, probe_zip())
+        r = self.lambdad_cli("invoke", name, "-d", '{"action":"echo","via":"cli"}')
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(json.loads(r.stdout), {"action": "echo", "via": "cli"})
+        r = self.lambdad_cli("ls")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(name, r.stdout)
+        r = self.lambdad_cli("invoke", name, "-d", "{}", secret="wrong" + self.secret[5:])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("signature we calculated does not match", r.stdout + r.stderr)
+        r = self.lambdad_cli("rm", name)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
     def test_boto3_with_key_creates_invokes_lists(self):
         name = self.unique_name("auth")
         self.create_function(name, probe_zip())
