@@ -1,5 +1,6 @@
 #include "auth/verifier.h"
 
+#include <lambdad/aws.h>
 #include <openssl/crypto.h>
 #include <sys/stat.h>
 
@@ -71,7 +72,6 @@ void Verifier::refresh_locked() {
   }
   load_error_.clear();
   secrets_.clear();
-  signing_keys_.clear();
   for (auto& k : *keys) secrets_[k.id] = std::move(k.secret);
   if (!secrets_.empty()) enabled_ = true;
 }
@@ -130,24 +130,14 @@ std::optional<Denial> Verifier::verify(const SignedRequest& request,
     return incomplete("Date must be in ISO-8601 'basic format'. Got '" + *date_header +
                       "'. See http://en.wikipedia.org/wiki/ISO_8601");
 
-  SigningKey key{};
+  std::string secret;
   {
     std::lock_guard lock(mu_);
-    auto secret = secrets_.find(auth->access_key);
-    if (secret == secrets_.end())
+    auto found = secrets_.find(auth->access_key);
+    if (found == secrets_.end())
       return Denial{403, "UnrecognizedClientException",
                     "The security token included in the request is invalid."};
-    const std::string cache_key =
-        auth->access_key + "/" + auth->date + "/" + auth->region + "/" + auth->service;
-    auto cached = signing_keys_.find(cache_key);
-    if (cached == signing_keys_.end()) {
-      if (signing_keys_.size() > 4096) signing_keys_.clear();
-      cached = signing_keys_
-                   .emplace(cache_key,
-                            signing_key(secret->second, auth->date, auth->region, auth->service))
-                   .first;
-    }
-    key = cached->second;
+    secret = found->second;
   }
 
   if (auth->service != "lambda")
@@ -165,8 +155,10 @@ std::optional<Denial> Verifier::verify(const SignedRequest& request,
                    amz_date(now + kMaxSkew) + " (" + amz_date(now) + " + 15 min.)");
 
   const std::string cr = canonical_request(request, auth->signed_headers);
-  const std::string scope = auth->date + "/" + auth->region + "/" + auth->service + "/aws4_request";
-  const std::string expected = signature(key, string_to_sign(*date_header, scope, cr));
+  // The signing step itself is the SDK's (lambdad::aws::sigv4_signature): functions sign with
+  // the same code the server verifies with.
+  const std::string expected =
+      lambdad::aws::sigv4_signature(secret, auth->region, auth->service, *date_header, cr);
   if (expected.size() != auth->signature.size() ||
       CRYPTO_memcmp(expected.data(), auth->signature.data(), expected.size()) != 0)
     return invalid(

@@ -60,7 +60,6 @@ class Verifier {
   off_t size_ = -1;
   timespec mtime_{};
   std::map<std::string, std::string> secrets_;      // access key id -> secret
-  std::map<std::string, SigningKey> signing_keys_;  // "akid/date/region/service" -> key
   std::string load_error_;
 };
 

@@ -67,6 +67,15 @@ struct Signature {
 Signature sign_v4(const SigningRequest& request, const Credentials& credentials,
                   std::string_view region, std::string_view service, std::string_view amz_date);
 
+// The last step of SigV4 -- string to sign over a canonical request, key derivation, HMAC --
+// shared by sign_v4() and by lambdad's server-side verification (src/auth/verifier.cc), so a
+// function's requests and the server's check can never disagree on it. Returns the hex
+// signature; `string_to_sign` (optional) receives the string that was signed.
+std::string sigv4_signature(std::string_view secret_access_key, std::string_view region,
+                            std::string_view service, std::string_view amz_date,
+                            std::string_view canonical_request,
+                            std::string* string_to_sign = nullptr);
+
 // The current UTC time as an X-Amz-Date value.
 std::string amz_date_now();
 

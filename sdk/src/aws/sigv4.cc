@@ -69,6 +69,24 @@ std::string uri_encode(std::string_view s, bool keep_slash) {
   return out;
 }
 
+std::string sigv4_signature(std::string_view secret_access_key, std::string_view region,
+                            std::string_view service, std::string_view amz_date,
+                            std::string_view canonical_request, std::string* string_to_sign) {
+  const std::string_view date = amz_date.substr(0, 8);
+  std::string scope;
+  scope.append(date).append("/").append(region).append("/").append(service).append("/aws4_request");
+  std::string sts;
+  sts.append("AWS4-HMAC-SHA256\n").append(amz_date).append("\n").append(scope).append("\n");
+  sts.append(sha256_hex(canonical_request));
+  std::string k = hmac_sha256("AWS4" + std::string(secret_access_key), date);
+  k = hmac_sha256(k, region);
+  k = hmac_sha256(k, service);
+  k = hmac_sha256(k, "aws4_request");
+  std::string out = hex(hmac_sha256(k, sts));
+  if (string_to_sign) *string_to_sign = std::move(sts);
+  return out;
+}
+
 Signature sign_v4(const SigningRequest& request, const Credentials& credentials,
                   std::string_view region, std::string_view service, std::string_view amz_date) {
   std::vector<std::pair<std::string, std::string>> headers;
@@ -97,18 +115,11 @@ Signature sign_v4(const SigningRequest& request, const Credentials& credentials,
   }
   cr.append("\n").append(signed_headers).append("\n").append(request.payload_sha256_hex);
 
-  std::string_view date = amz_date.substr(0, 8);
+  sig.signature = sigv4_signature(credentials.secret_access_key, region, service, amz_date, cr,
+                                  &sig.string_to_sign);
   std::string scope;
-  scope.append(date).append("/").append(region).append("/").append(service).append("/aws4_request");
-  std::string& sts = sig.string_to_sign;
-  sts.append("AWS4-HMAC-SHA256\n").append(amz_date).append("\n").append(scope).append("\n");
-  sts.append(sha256_hex(cr));
-
-  std::string k = hmac_sha256("AWS4" + credentials.secret_access_key, date);
-  k = hmac_sha256(k, region);
-  k = hmac_sha256(k, service);
-  k = hmac_sha256(k, "aws4_request");
-  sig.signature = hex(hmac_sha256(k, sts));
+  scope.append(amz_date.substr(0, 8)).append("/").append(region).append("/").append(service);
+  scope.append("/aws4_request");
   sig.authorization = "AWS4-HMAC-SHA256 Credential=" + credentials.access_key_id + "/" + scope +
                       ", SignedHeaders=" + signed_headers + ", Signature=" + sig.signature;
   return sig;
