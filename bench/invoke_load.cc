@@ -309,7 +309,8 @@ int main(int argc, char** argv) {
         const std::string body =
             "{\"FunctionName\":\"" + name +
             "\",\"Runtime\":\"provided.al2023\",\"Handler\":\"bootstrap\",\"MemorySize\":" +
-            std::to_string(memory) + ",\"Role\":"
+            std::to_string(memory) +
+            ",\"Role\":"
             "\"arn:aws:iam::000000000000:role/bench\",\"Code\":{\"ZipFile\":\"" +
             zip64 + "\"}}";
         const std::string create =

@@ -37,8 +37,8 @@ struct ControlEffects {
 
 class ControlApi {
  public:
-  ControlApi(registry::Registry& registry, packages::PackageStore& packages,
-             ControlOptions options, ControlEffects effects);
+  ControlApi(registry::Registry& registry, packages::PackageStore& packages, ControlOptions options,
+             ControlEffects effects);
 
   // Any request that is not Invoke. Unknown routes answer as Lambda does (404/405 with
   // UnknownOperationException-style error), never throw.

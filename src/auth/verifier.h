@@ -59,7 +59,7 @@ class Verifier {
   ino_t inode_ = 0;
   off_t size_ = -1;
   timespec mtime_{};
-  std::map<std::string, std::string> secrets_;      // access key id -> secret
+  std::map<std::string, std::string> secrets_;  // access key id -> secret
   std::string load_error_;
 };
 

@@ -20,7 +20,7 @@ int logs(Args& args);
 int rm(Args& args);
 int cost(Args& args);  // cost.cc
 int tune(Args& args);  // tune.cc
-int ls(Args& args);  // cli/ls.cc
+int ls(Args& args);    // cli/ls.cc
 // `lambdad keys add|ls|rm` (auth/key_store.h).
 int keys(Args& args);
 

@@ -12,14 +12,14 @@ namespace lambdad {
 
 enum class Code {
   kOk,
-  kInvalidArgument,   // 400 InvalidParameterValueException
-  kNotFound,          // 404 ResourceNotFoundException
-  kConflict,          // 409 ResourceConflictException
-  kTooLarge,          // 413 RequestTooLargeException
-  kTooManyRequests,   // 429 TooManyRequestsException
+  kInvalidArgument,  // 400 InvalidParameterValueException
+  kNotFound,         // 404 ResourceNotFoundException
+  kConflict,         // 409 ResourceConflictException
+  kTooLarge,         // 413 RequestTooLargeException
+  kTooManyRequests,  // 429 TooManyRequestsException
   kTimeout,
   kUnavailable,
-  kInternal,          // 500 ServiceException
+  kInternal,  // 500 ServiceException
 };
 
 struct Error {
@@ -38,7 +38,7 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}   // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }

@@ -28,7 +28,6 @@
 // Event parsing is deliberately tiny: it finds the first "key": value pair anywhere in the event.
 #include <fcntl.h>
 #include <lambdad/runtime.h>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
