@@ -426,6 +426,10 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
       mr.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
       mr.body = self->options.metrics_text();
       res = to_beast(std::move(mr), version, rid);
+    } else if (method == "GET" && path == "/lambdad/status" && self->options.status_json) {
+      HttpResponse sr;
+      sr.body = self->options.status_json();
+      res = to_beast(std::move(sr), version, rid);
     } else if (is_invoke) {
       auto& req = parser.get();
       const std::string raw_name = path.substr(

@@ -27,6 +27,9 @@ struct ServerOptions {
   // GET /metrics body (Prometheus text); called on the io thread. Unset: /metrics is a
   // control-API path like any other.
   std::function<std::string()> metrics_text;
+  // GET /lambdad/status body (JSON: version, isolation in force, environments, ...); called on
+  // the io thread. Unset: a control-API path like any other.
+  std::function<std::string()> status_json;
   // Durable Event invocations and event invoke configs (api/async_api.h); when null, Event
   // invocations run fire-and-forget and those routes fall through to the control plane.
   async::Queue* async_queue = nullptr;

@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <iostream>
 
@@ -211,6 +212,21 @@ int serve(Args& args) {
     g.live_environments = invoker.stats().environments;
     g.async_queue_depth = queue_ptr->total_depth();
     return metrics.render(g);
+  };
+  const std::string isolation_text = spawner->describe();
+  sopt.status_json = [&invoker, &verifier, &isolation_text, &data_dir, queue_ptr = queue->get()] {
+    boost::json::object o;
+    o["version"] = LAMBDAD_VERSION;
+    o["isolation"] = isolation_text;
+    o["dataDir"] = data_dir;
+    o["auth"] = verifier.enabled() ? "sigv4" : "none";
+    const invoke::Stats st = invoker.stats();
+    o["environments"] = st.environments;
+    o["invocations"] = st.invocations;
+    o["coldStarts"] = st.cold_starts;
+    o["throttles"] = st.throttles;
+    o["asyncQueueDepth"] = queue_ptr->total_depth();
+    return boost::json::serialize(o);
   };
   api::Server server(io, invoker, control, sopt);
   if (auto r = server.listen(); !r) {

@@ -82,6 +82,20 @@ class CliTest(ServerTestCase):
             follower.terminate()
             follower.wait(10)
 
+    def test_status_call_says_which_isolation_is_in_force(self):
+        name = self.unique_name()
+        self.create_function(name, probe_zip())
+        self.lambdad("invoke", name, "-d", '{"action":"echo"}')
+        status, headers, body = self.raw("GET", "/lambdad/status")
+        self.assertEqual(status, 200, body)
+        doc = json.loads(body)
+        self.assertTrue(doc["isolation"].startswith(("namespaces", "process")), doc)
+        self.assertEqual(doc["auth"], "none")
+        self.assertGreaterEqual(doc["invocations"], 1)
+        self.assertGreaterEqual(doc["coldStarts"], 1)
+        self.assertGreaterEqual(doc["environments"], 1)
+        self.assertIn("version", doc)
+
     def test_rm_deletes(self):
         name = self.unique_name()
         self.create_function(name, probe_zip(), cleanup=False)
