@@ -6,6 +6,7 @@
 
 #include "api/errors.h"
 #include "api/routes.h"
+#include "api/validation.h"
 
 namespace lambdad::api {
 
@@ -36,32 +37,13 @@ struct Named {
   bool ok = false;
 };
 
-// {FunctionName}: name, name:q, 123456789012:function:name[:q], or a full function ARN.
+// {FunctionName}: name, name:q, 123456789012:function:name[:q], or a full function ARN;
+// the control plane's own parser (validation.h), so both accept exactly the same labels.
 Named parse_name(const std::string& raw) {
-  Named n;
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (;;) {
-    const size_t c = raw.find(':', start);
-    parts.push_back(raw.substr(start, c == std::string::npos ? std::string::npos : c - start));
-    if (c == std::string::npos) break;
-    start = c + 1;
-  }
-  size_t i = 0;
-  if (parts.size() >= 7 && parts[0] == "arn") {
-    if (parts[2] != "lambda" || parts[5] != "function") return n;
-    i = 6;
-  } else if (parts.size() >= 3 && parts[1] == "function") {
-    i = 2;
-  }
-  if (i >= parts.size() || i + 2 < parts.size()) return n;
-  n.name = parts[i];
-  if (i + 1 < parts.size()) n.qualifier = parts[i + 1];
-  if (n.name.empty() || n.name.size() > 64) return n;
-  for (char c : n.name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return n;
-  n.ok = true;
-  return n;
+  ValidationErrors errors;
+  auto ref = parse_function_name(raw, NameShape::kNamespaced, errors);
+  if (!ref) return {};
+  return Named{ref->name, ref->qualifier, true};
 }
 
 std::string function_arn(const invoke::Invoker& inv, const std::string& name) {

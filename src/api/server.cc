@@ -284,7 +284,7 @@ HttpResponse invoke_result_response(invoke::InvokeResult& r) {
 // Validates an Invoke request. Returns an error response, or nullopt and fills `out`.
 std::optional<HttpResponse> prepare_invoke(Server::Impl& self, const std::string& raw_name,
                                            const std::string& query,
-                                           const http::request<http::string_body>& req,
+                                           http::request<http::string_body>& req,
                                            invoke::InvokeRequest& out, std::string& type) {
   auto decoded = percent_decode_strict(raw_name);
   Target t = decoded ? parse_function_name(*decoded) : Target{};
@@ -344,7 +344,7 @@ std::optional<HttpResponse> prepare_invoke(Server::Impl& self, const std::string
   out.function = t.name;
   out.qualifier = *version;
   out.invoked_arn = arn + (qualifier.empty() ? "" : ":" + qualifier);
-  out.payload = body;
+  out.payload = std::move(req.body());  // `body` aliases it: last use above
   return std::nullopt;
 }
 

@@ -3,10 +3,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -16,14 +12,10 @@
 #include <thread>
 
 #include "cli/cli.h"
-#include "cli/signing.h"
+#include "cli/http_client.h"
 #include "common/encoding.h"
 
 namespace lambdad::cli {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 
 std::string endpoint_url(Args& args) {
   for (size_t i = 0; i + 1 < args.rest.size(); ++i) {
@@ -40,49 +32,6 @@ std::string endpoint_url(Args& args) {
 }
 
 namespace {
-
-struct Reply {
-  int status = 0;
-  std::string body;
-  std::map<std::string, std::string> headers;
-};
-
-Reply request(const std::string& url, http::verb method, const std::string& target,
-              const std::vector<std::pair<std::string, std::string>>& headers, std::string body) {
-  std::string rest = url;
-  if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
-  while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  const size_t colon = rest.rfind(':');
-  const std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
-  const std::string port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
-  asio::io_context io;
-  asio::ip::tcp::resolver resolver(io);
-  beast::tcp_stream stream(io);
-  stream.connect(resolver.resolve(host, port));
-  http::request<http::string_body> req{method, target, 11};
-  req.set(http::field::host, host);
-  req.set(http::field::user_agent, "lambdad-cli/" LAMBDAD_VERSION);
-  for (const auto& [k, v] : headers) req.set(k, v);
-  req.body() = std::move(body);
-  req.prepare_payload();
-  sign(req);
-  http::write(stream, req);
-  beast::flat_buffer buf;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(300 * 1024 * 1024);
-  http::read(stream, buf, parser);
-  Reply r;
-  r.status = static_cast<int>(parser.get().result_int());
-  r.body = std::move(parser.get().body());
-  for (const auto& f : parser.get()) {
-    std::string n(f.name_string());
-    for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    r.headers[n] = std::string(f.value());
-  }
-  beast::error_code ec;
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  return r;
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -123,12 +72,10 @@ int invoke(Args& args) {
   }
   std::vector<std::pair<std::string, std::string>> headers{{"X-Amz-Invocation-Type", type}};
   if (log) headers.emplace_back("X-Amz-Log-Type", "Tail");
-  Reply r;
-  try {
-    r = request(url, http::verb::post, "/2015-03-31/functions/" + name + "/invocations", headers,
-                payload);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "lambdad invoke: cannot reach %s: %s\n", url.c_str(), e.what());
+  HttpReply r =
+      http_call(url, "POST", "/2015-03-31/functions/" + name + "/invocations", headers, payload);
+  if (r.status == 0) {
+    std::fprintf(stderr, "lambdad invoke: cannot reach %s: %s\n", url.c_str(), r.error.c_str());
     return 1;
   }
   if (log && r.headers.count("x-amz-log-result")) {
@@ -150,11 +97,9 @@ int rm(Args& args) {
   }
   int rc = 0;
   for (const std::string& name : args.rest) {
-    Reply r;
-    try {
-      r = request(url, http::verb::delete_, "/2015-03-31/functions/" + name, {}, "");
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "lambdad rm: cannot reach %s: %s\n", url.c_str(), e.what());
+    HttpReply r = http_call(url, "DELETE", "/2015-03-31/functions/" + name);
+    if (r.status == 0) {
+      std::fprintf(stderr, "lambdad rm: cannot reach %s: %s\n", url.c_str(), r.error.c_str());
       return 1;
     }
     if (r.status == 204 || r.status == 200) {

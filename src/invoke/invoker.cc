@@ -686,9 +686,10 @@ void Invoker::Impl::complete(Environment& env, std::string body, bool function_e
   r.body = std::move(body);
   if (function_error) r.function_error = "Unhandled";
   // Keep the Invocation object alive in env.current (answered=true) until /next, so a
-  // late duplicate post gets InvalidStateTransition; hand finish() a copy of what it needs.
+  // late duplicate post gets InvalidStateTransition; the rest (payload included) moves to finish().
   auto moved = std::make_unique<Invocation>();
-  moved->req = inv->req;
+  moved->req = std::move(inv->req);
+  inv->req.request_id = moved->req.request_id;  // all a late duplicate post is checked against
   moved->done = std::move(inv->done);
   moved->start_epoch_ms = inv->start_epoch_ms;
   moved->log = std::move(inv->log);
