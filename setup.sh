@@ -55,7 +55,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libarchive-dev libssl-dev libgtest-dev libgmock-dev libseccomp-dev
   awscli python3 python3-boto3 zip unzip curl
-  autoconf automake libtool m4
+  autoconf automake libtool m4 ccache
 )
 # Keep a working Node.js and npm (the machine's Node 20 with its npm); install Debian's
 # only when missing.
