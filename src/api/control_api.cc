@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/errors.h"
+#include "api/function_urls_api.h"
 #include "api/routes.h"
 #include "api/validation.h"
 #include "api/versions_api.h"
@@ -859,6 +860,17 @@ HttpResponse dispatch(const Context& ctx, const HttpRequest& request) {
     case Operation::kGetFunctionConcurrency:
     case Operation::kDeleteFunctionConcurrency:
       return handle_versions(versions_context(ctx), *route.match, request, query);
+    case Operation::kCreateFunctionUrlConfig:
+    case Operation::kGetFunctionUrlConfig:
+    case Operation::kUpdateFunctionUrlConfig:
+    case Operation::kDeleteFunctionUrlConfig:
+    case Operation::kListFunctionUrlConfigs:
+    case Operation::kPutHttpRoutes:
+    case Operation::kGetHttpRoutes:
+    case Operation::kDeleteHttpRoutes:
+    case Operation::kListHttpRoutes:
+      return handle_function_urls(UrlsContext{ctx.registry, ctx.options, ctx.effects}, *route.match,
+                                  request, query);
   }
   return unknown_operation(request, RouteResult{});
 }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "api/http_message.h"
 #include "packages/package_store.h"
@@ -33,6 +34,12 @@ struct ControlEffects {
   std::function<void(const registry::AliasRecord&)> alias_upserted;
   std::function<void(const std::string& function, const std::string& alias)> alias_removed;
   std::function<void(const std::string& name, std::optional<int> reserved)> concurrency_changed;
+  // Function URLs and SAM routes (api/function_urls_api.h). `removed` above also means the
+  // function's URLs and routes are gone.
+  std::function<void(const registry::FunctionUrlRecord&)> url_upserted;
+  std::function<void(const std::string& function, const std::string& qualifier)> url_removed;
+  std::function<void(const std::string& function, const std::vector<registry::HttpRoute>&)>
+      routes_changed;
 };
 
 class ControlApi {

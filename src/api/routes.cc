@@ -43,6 +43,15 @@ constexpr Route kRoutes[] = {
     {"DELETE",
      {"2017-10-31", "functions", "{}", "concurrency"},
      Operation::kDeleteFunctionConcurrency},
+    {"POST", {"2021-10-31", "functions", "{}", "url"}, Operation::kCreateFunctionUrlConfig},
+    {"GET", {"2021-10-31", "functions", "{}", "url"}, Operation::kGetFunctionUrlConfig},
+    {"PUT", {"2021-10-31", "functions", "{}", "url"}, Operation::kUpdateFunctionUrlConfig},
+    {"DELETE", {"2021-10-31", "functions", "{}", "url"}, Operation::kDeleteFunctionUrlConfig},
+    {"GET", {"2021-10-31", "functions", "{}", "urls"}, Operation::kListFunctionUrlConfigs},
+    {"PUT", {"lambdad", "routes", "{}", nullptr}, Operation::kPutHttpRoutes},
+    {"GET", {"lambdad", "routes", "{}", nullptr}, Operation::kGetHttpRoutes},
+    {"DELETE", {"lambdad", "routes", "{}", nullptr}, Operation::kDeleteHttpRoutes},
+    {"GET", {"lambdad", "routes", nullptr, nullptr}, Operation::kListHttpRoutes},
 };
 
 int hex_value(char c) {

@@ -33,7 +33,17 @@ enum class Operation {
   kPutFunctionConcurrency,
   kGetFunctionConcurrency,
   kDeleteFunctionConcurrency,
-  kGetPackage,  // lambdad's own: GET /lambdad/packages/<id>.zip (GetFunction's Code.Location)
+  // issue #6: function URLs (2021-10-31) and lambdad's own SAM route table
+  kCreateFunctionUrlConfig,
+  kGetFunctionUrlConfig,
+  kUpdateFunctionUrlConfig,
+  kDeleteFunctionUrlConfig,
+  kListFunctionUrlConfigs,
+  kPutHttpRoutes,  // PUT /lambdad/routes/{F} {"Routes":[{"Method","Path","PayloadFormatVersion"}]}
+  kGetHttpRoutes,  // GET /lambdad/routes/{F}
+  kDeleteHttpRoutes,  // DELETE /lambdad/routes/{F}
+  kListHttpRoutes,    // GET /lambdad/routes
+  kGetPackage,        // lambdad's own: GET /lambdad/packages/<id>.zip (GetFunction's Code.Location)
 };
 
 struct RouteMatch {

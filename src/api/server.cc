@@ -11,11 +11,14 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/basic_parser_impl.hpp>
+#include <chrono>
 #include <limits>
 #include <set>
 
 #include "api/async_api.h"
 #include "api/errors.h"
+#include "api/function_urls.h"
+#include "api/http_front.h"
 #include "api/routes.h"
 #include "common/encoding.h"
 #include "runtime_api/linger.h"
@@ -166,6 +169,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         control(control),
         options(std::move(o)),
         acceptor(io),
+        api_acceptor(io),
         pool(static_cast<size_t>(std::max(1, options.control_threads))) {}
 
   asio::io_context& io;
@@ -173,6 +177,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   ControlApi& control;
   ServerOptions options;
   tcp::acceptor acceptor;
+  tcp::acceptor api_acceptor;  // --api-listen: SAM routes only
   asio::thread_pool pool;
   std::set<tcp::socket*> sockets;
   bool stopped = false;
@@ -348,10 +353,142 @@ std::optional<HttpResponse> prepare_invoke(Server::Impl& self, const std::string
   return std::nullopt;
 }
 
+// ---- function URLs and SAM routes (api/http_front.h) ------------------------------------
+
+HttpResponse front_reply(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = std::move(body);
+  return r;
+}
+
+bool is_api_host(std::string_view host) {
+  std::string h(host.substr(0, host.find(':')));
+  for (auto& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return h == "api.localhost";
+}
+
+// Front responses keep repeated headers (Set-Cookie); a header the function made that HTTP
+// cannot carry (CR/LF) is dropped rather than failing the response.
+Response front_to_beast(HttpResponse&& r, unsigned version, const std::string& request_id) {
+  Response res{static_cast<http::status>(r.status), version};
+  bool has_type = false;
+  for (auto& [k, v] : r.headers) {
+    if (k.empty() || k.find_first_of("\r\n: ") != std::string::npos ||
+        v.find_first_of("\r\n") != std::string::npos)
+      continue;
+    if (beast::iequals(k, "content-length") || beast::iequals(k, "transfer-encoding") ||
+        beast::iequals(k, "connection"))
+      continue;
+    if (beast::iequals(k, "content-type")) has_type = true;
+    res.insert(k, v);
+  }
+  if (!has_type) res.set(http::field::content_type, "application/json");
+  res.set("x-amzn-RequestId", request_id);
+  const int s = r.status;
+  if (s / 100 != 1 && s != 204 && s != 304) res.body() = std::move(r.body);
+  res.prepare_payload();
+  return res;
+}
+
+int64_t epoch_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// One request to a function URL (`target` set) or to the SAM route table. `req` keeps the
+// client's header casing; `rid` receives the invocation's request id.
+asio::awaitable<HttpResponse> serve_front(Server::Impl* self, HttpRequest* req,
+                                          const UrlTarget* target, std::string peer,
+                                          std::string* rid) {
+  FrontTable& front = *self->options.front;
+  const auto& iopt = self->invoker.options();
+  HttpRequest lreq;  // headers lower-cased, for the 2.0 event, CORS and SigV4
+  lreq.method = req->method;
+  lreq.path = req->path;
+  lreq.query = req->query;
+  for (const auto& [k, v] : req->headers) {
+    std::string name = k;
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    lreq.headers.emplace_back(std::move(name), v);
+  }
+  UrlEventContext ctx;
+  ctx.region = iopt.region;
+  ctx.account = iopt.account;
+  ctx.source_ip = std::move(peer);
+  ctx.epoch_ms = epoch_ms_now();
+  ctx.request_id = uuid4();
+  invoke::InvokeRequest ireq;
+  ireq.request_id = ctx.request_id;
+  std::optional<UrlEntry> entry;
+  std::optional<MatchedRoute> route;
+  std::string function;
+  std::string qualifier;
+  if (target != nullptr) {
+    entry = front.find_url(target->url_id);
+    if (!entry) co_return front_reply(404, R"({"Message":null})");
+    if (entry->auth_type == "AWS_IAM") {
+      // AWS_IAM: a valid SigV4 signature (service lambda) by a key of this server. Without
+      // keys nobody can sign, so nobody gets in.
+      auth::Verifier* v = self->options.verifier;
+      bool allowed = false;
+      if (v != nullptr && v->enabled()) {
+        auth::SignedRequest sr{lreq.method, lreq.path, lreq.query, &lreq.headers, req->body};
+        allowed = !v->verify(sr, std::chrono::system_clock::now()).has_value();
+      }
+      if (!allowed) co_return front_reply(403, R"({"Message":"Forbidden"})");
+    }
+    if (entry->cors)
+      if (auto pre = cors_preflight(*entry->cors, lreq)) co_return std::move(*pre);
+    function = entry->function;
+    qualifier = entry->qualifier;
+    ctx.url_id = target->url_id;
+    lreq.path = target->path;
+  } else {
+    route = front.match(req->method, req->path);
+    if (!route) co_return front_reply(404, R"({"message":"Not Found"})");
+    function = route->function;
+    ctx.url_id = "lambdad";
+  }
+  const std::optional<std::string> version = self->invoker.resolve_qualifier(function, qualifier);
+  if (!version)
+    co_return target != nullptr ? front_reply(404, R"({"Message":null})")
+                                : front_reply(404, R"({"message":"Not Found"})");
+  if (target != nullptr)
+    ireq.payload = build_url_event(lreq, ctx);
+  else if (route->route.payload_version == "1.0")
+    ireq.payload = build_rest_event(*req, ctx, *route);
+  else
+    ireq.payload = build_http_api_event(lreq, ctx, *route);
+  ireq.function = function;
+  ireq.qualifier = *version;
+  ireq.invoked_arn = "arn:aws:lambda:" + iopt.region + ":" + iopt.account +
+                     ":function:" + function + (qualifier.empty() ? "" : ":" + qualifier);
+  auto pending = async_invoke(&self->invoker, &ireq, asio::use_awaitable);
+  invoke::InvokeResult result = co_await std::move(pending);
+  *rid = result.request_id;
+  const bool failed = result.status != 200 || !result.function_error.empty();
+  HttpResponse out;
+  if (result.status == 429) {
+    out = target != nullptr ? front_reply(429, R"({"Message":"Rate Exceeded."})")
+                            : front_reply(429, R"({"message":"Too Many Requests"})");
+  } else if (target != nullptr) {
+    out = map_url_reply(result.body, failed);
+  } else if (route->route.payload_version == "1.0") {
+    out = map_rest_reply(result.body, failed);
+  } else {
+    out = map_http_api_reply(result.body, failed);
+  }
+  if (entry && entry->cors) apply_cors(*entry->cors, lreq, out);
+  co_return out;
+}
+
 constexpr std::string_view kInvokePrefix = "/2015-03-31/functions/";
 constexpr std::string_view kInvokeSuffix = "/invocations";
 
-asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
+asio::awaitable<void> session(ImplPtr self, tcp::socket sock, bool api_listener) {
   self->sockets.insert(&sock);
   beast::flat_buffer buf;
   for (;;) {
@@ -380,13 +517,29 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
     const bool is_invoke = method == "POST" && path.starts_with(kInvokePrefix) &&
                            path.ends_with(kInvokeSuffix) &&
                            path.size() > kInvokePrefix.size() + kInvokeSuffix.size();
-    const uint64_t limit = is_invoke ? kMaxSyncPayload : kMaxControlBody;
+    // Function URL / SAM route requests: decided by Host or path prefix, or by the listener.
+    std::optional<UrlTarget> url_target;
+    bool is_api = false;
+    if (self->options.front != nullptr) {
+      std::string_view host;
+      if (auto it = parser.get().find(http::field::host); it != parser.get().end())
+        host = std::string_view(it->value().data(), it->value().size());
+      if (api_listener)
+        is_api = true;
+      else if (!is_invoke)
+        url_target = match_function_url(host, path);
+      if (!api_listener && !url_target && is_api_host(host)) is_api = true;
+    }
+    const bool is_front = url_target.has_value() || is_api;
+    const uint64_t limit = is_invoke || is_front ? kMaxSyncPayload : kMaxControlBody;
     parser.body_limit(limit);
     const std::string request_id = uuid4();
 
     std::optional<HttpResponse> early;
     const auto length = parser.content_length();
-    if (length && *length > limit) {
+    if (is_front && length && *length > limit) {
+      early = front_reply(413, R"({"Message":"Request Entity Too Large"})");
+    } else if (length && *length > limit) {
       early = is_invoke ? lambda_error(413, "RequestEntityTooLargeException",
                                        std::to_string(*length) +
                                            " byte payload is too large for the RequestResponse "
@@ -402,7 +555,9 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
         if (ecw) break;
       }
       auto [ec2, n2] = co_await http::async_read(sock, buf, parser, kTuple);
-      if (ec2 == http::error::body_limit) {
+      if (ec2 == http::error::body_limit && is_front) {
+        early = front_reply(413, R"({"Message":"Request Entity Too Large"})");
+      } else if (ec2 == http::error::body_limit) {
         early = lambda_error(413, "RequestEntityTooLargeException",
                              is_invoke ? std::string("Request payload is too large for the "
                                                      "RequestResponse invocation type (limit "
@@ -420,6 +575,22 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
     std::string rid = request_id;
     if (early) {
       res = to_beast(std::move(*early), version, rid);
+    } else if (is_front) {
+      HttpRequest freq;
+      freq.method = method;
+      freq.path = path;
+      freq.query = query;
+      for (const auto& f : parser.get())
+        freq.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+      freq.body = std::move(parser.get().body());
+      beast::error_code pec;
+      const auto peer = sock.remote_endpoint(pec);
+      std::string peer_ip = pec ? std::string() : peer.address().to_string();
+      auto pending = serve_front(self.get(), &freq, url_target ? &*url_target : nullptr,
+                                 std::move(peer_ip), &rid);
+      HttpResponse hr = co_await std::move(pending);
+      if (self->stopped) break;
+      res = front_to_beast(std::move(hr), version, rid);
     } else if (method == "GET" && path == "/metrics" && self->options.metrics_text) {
       HttpResponse mr;
       mr.status = 200;
@@ -505,16 +676,17 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
   sock.close(ignored);
 }
 
-asio::awaitable<void> accept_loop(ImplPtr self) {
+asio::awaitable<void> accept_loop(ImplPtr self, bool api_listener) {
+  tcp::acceptor& acceptor = api_listener ? self->api_acceptor : self->acceptor;
   for (;;) {
-    auto [ec, sock] = co_await self->acceptor.async_accept(kTuple);
+    auto [ec, sock] = co_await acceptor.async_accept(kTuple);
     if (self->stopped) co_return;
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
       continue;  // EMFILE and friends: keep serving
     }
     sock.set_option(tcp::no_delay(true));
-    asio::co_spawn(self->io, session(self, std::move(sock)), asio::detached);
+    asio::co_spawn(self->io, session(self, std::move(sock), api_listener), asio::detached);
   }
 }
 
@@ -539,8 +711,30 @@ Result<void> Server::listen() {
     return Error::make(Code::kUnavailable, "listen on " + impl_->options.host + ":" +
                                                std::to_string(impl_->options.port) + ": " +
                                                ec.message());
-  asio::co_spawn(impl_->io, accept_loop(impl_), asio::detached);
+  if (!impl_->options.api_host.empty()) {
+    const auto api_addr = asio::ip::make_address(impl_->options.api_host, ec);
+    if (ec)
+      return Error::make(Code::kInvalidArgument,
+                         "bad API listen address " + impl_->options.api_host);
+    const tcp::endpoint api_ep(api_addr, impl_->options.api_port);
+    impl_->api_acceptor.open(api_ep.protocol(), ec);
+    if (!ec) impl_->api_acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) impl_->api_acceptor.bind(api_ep, ec);
+    if (!ec) impl_->api_acceptor.listen(1024, ec);
+    if (ec)
+      return Error::make(Code::kUnavailable, "listen on " + impl_->options.api_host + ":" +
+                                                 std::to_string(impl_->options.api_port) + ": " +
+                                                 ec.message());
+    asio::co_spawn(impl_->io, accept_loop(impl_, true), asio::detached);
+  }
+  asio::co_spawn(impl_->io, accept_loop(impl_, false), asio::detached);
   return ok();
+}
+
+uint16_t Server::api_port() const {
+  beast::error_code ec;
+  if (!impl_->api_acceptor.is_open()) return 0;
+  return impl_->api_acceptor.local_endpoint(ec).port();
 }
 
 uint16_t Server::port() const {
@@ -553,6 +747,7 @@ void Server::stop() {
   impl_->stopped = true;
   beast::error_code ignored;
   impl_->acceptor.close(ignored);
+  impl_->api_acceptor.close(ignored);
   for (tcp::socket* s : impl_->sockets) s->close(ignored);
   impl_->pool.join();
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "api/control_api.h"
+#include "api/http_front.h"
 #include "auth/verifier.h"
 #include "common/result.h"
 #include "invoke/invoker.h"
@@ -35,6 +36,15 @@ struct ServerOptions {
   async::Queue* async_queue = nullptr;
   // SigV4 check of every request (control and Invoke) once keys exist; null: no auth.
   auth::Verifier* verifier = nullptr;
+  // Function URLs and SAM routes (api/http_front.h). When set, requests whose Host is
+  // `<url-id>.lambda-url.<region>.localhost[:port]` or whose path starts with
+  // `/lambda-url/<url-id>/` go to that URL's function, and requests with Host
+  // `api.localhost[:port]` (or any request on the API listener below) to the route table.
+  FrontTable* front = nullptr;
+  // Optional second listener that serves only the SAM routes (`serve --api-listen`, like
+  // `sam local start-api`); port 0 with api_host empty: none.
+  std::string api_host;
+  uint16_t api_port = 0;
 };
 
 class Server {
@@ -45,6 +55,8 @@ class Server {
   // Binds and starts accepting. kUnavailable when the address is taken.
   Result<void> listen();
   uint16_t port() const;
+  // The API listener's port (0 when there is none).
+  uint16_t api_port() const;
   // Stops accepting, closes connections and joins the worker pool.
   void stop();
 

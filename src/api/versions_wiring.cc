@@ -41,4 +41,25 @@ Result<void> load_versions(registry::Registry& registry, invoke::Invoker& invoke
   return ok();
 }
 
+void wire_front_effects(ControlEffects& effects, FrontTable& front) {
+  effects.url_upserted = [&front](const registry::FunctionUrlRecord& u) { front.put_url(u); };
+  effects.url_removed = [&front](const std::string& function, const std::string& qualifier) {
+    front.remove_url(function, qualifier);
+  };
+  effects.routes_changed = [&front](const std::string& function,
+                                    const std::vector<registry::HttpRoute>& routes) {
+    front.set_routes(function, routes);
+  };
+}
+
+Result<void> load_front(registry::Registry& registry, FrontTable& front) {
+  auto urls = registry.list_function_urls("");
+  if (!urls) return urls.error();
+  for (const auto& u : *urls) front.put_url(u);
+  auto routes = registry.http_routes();
+  if (!routes) return routes.error();
+  for (auto& [function, list] : *routes) front.set_routes(function, std::move(list));
+  return ok();
+}
+
 }  // namespace lambdad::api

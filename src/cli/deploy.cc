@@ -268,6 +268,36 @@ Result<std::string> create_or_update(const std::string& url, const SamFunction& 
   return std::string("updated");
 }
 
+// HttpApi/Api events -> lambdad's route table (PUT /lambdad/routes/{F}); the server serves
+// them at http://api.localhost:<port>/ and on `serve --api-listen`. A function without such
+// events gets an empty list, which drops routes an earlier deploy made.
+Result<size_t> put_routes(const std::string& url, const SamFunction& fn) {
+  json::array routes;
+  for (const auto& ev : fn.events) {
+    if (ev.type != "HttpApi" && ev.type != "Api") continue;
+    const YamlNode* path = ev.properties.get("Path");
+    const YamlNode* method = ev.properties.get("Method");
+    const YamlNode* format = ev.properties.get("PayloadFormatVersion");
+    std::string m = method && method->kind == YamlNode::Kind::kScalar ? method->scalar : "ANY";
+    for (auto& c : m) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    std::string version = ev.type == "Api" ? "1.0" : "2.0";
+    if (ev.type == "HttpApi" && format && format->kind == YamlNode::Kind::kScalar)
+      version = format->scalar;
+    const std::string p =
+        path && path->kind == YamlNode::Kind::kScalar ? path->scalar : "/{proxy+}";
+    routes.push_back(json::object{{"Method", m}, {"Path", p}, {"PayloadFormatVersion", version}});
+    std::printf("route %s %s -> %s (payload %s)\n", m.c_str(), p.c_str(), fn.function_name.c_str(),
+                version.c_str());
+  }
+  const size_t n = routes.size();
+  auto r = call(url, bhttp::verb::put, "/lambdad/routes/" + fn.function_name,
+                json::serialize(json::object{{"Routes", std::move(routes)}}));
+  if (!r) return r.error();
+  if (r->status != 200)
+    return Error::make(Code::kInternal, "routes of " + fn.function_name + ": " + describe(*r));
+  return n;
+}
+
 void usage() {
   std::fprintf(stderr,
                "usage: lambdad deploy [DIR] [--endpoint-url URL] [--build-dir D] [--no-build]\n"
@@ -328,6 +358,7 @@ int deploy(Args& args) {
     auto b = build(dir, build_dir);
     if (!b) return fail(b.error().message());
   }
+  size_t routes = 0;
   for (const auto& fn : tpl->functions) {
     auto zip = package_function(fn, dir, build_dir);
     if (!zip) return fail(zip.error().message());
@@ -336,10 +367,20 @@ int deploy(Args& args) {
     auto done = create_or_update(url, fn, *zip);
     if (!done) return fail(done.error().message());
     std::printf("%s %s\n", done->c_str(), fn.function_name.c_str());
+    auto routed = put_routes(url, fn);
+    if (!routed) return fail(routed.error().message());
+    routes += *routed;
     std::fflush(stdout);
   }
   std::printf("deployed %zu function%s to %s\n", tpl->functions.size(),
               tpl->functions.size() == 1 ? "" : "s", url.c_str());
+  if (routes > 0) {
+    std::string host = url.starts_with("http://") ? url.substr(7) : url;
+    if (size_t slash = host.find('/'); slash != std::string::npos) host.resize(slash);
+    const size_t colon = host.rfind(':');
+    std::printf("API routes: http://api.localhost%s/ (or `lambdad serve --api-listen`)\n",
+                colon == std::string::npos ? "" : host.substr(colon).c_str());
+  }
   return 0;
 }
 

@@ -52,6 +52,7 @@ int serve(Args& args) {
   };
   async::QueueOptions aopt;
   bool insecure = false;
+  std::string api_listen;  // --api-listen HOST:PORT: SAM routes on their own port
   for (size_t i = 0; i < args.rest.size(); ++i) {
     const std::string& a = args.rest[i];
     auto value = [&]() -> std::string {
@@ -87,6 +88,8 @@ int serve(Args& args) {
       retention.max_rows = std::stoll(value());
     else if (a == "--init-timeout")
       iopt.init_timeout = std::chrono::milliseconds(std::stoll(value()) * 1000);
+    else if (a == "--api-listen")
+      api_listen = value();
     else if (a == "--insecure")
       insecure = true;
     else if (a == "--no-isolation")
@@ -105,7 +108,7 @@ int serve(Args& args) {
                    "[--max-environments N] [--max-environments-per-function N] [--max-queue N] "
                    "[--idle-timeout SECONDS] [--init-timeout SECONDS] [--region R]\n"
                    "       [--no-isolation] [--freeze-idle] [--async-retry-base-ms MS] "
-                   "[--async-max-in-flight N] [--insecure]\n"
+                   "[--async-max-in-flight N] [--insecure] [--api-listen HOST:PORT]\n"
                    "       [--price-x86 $/GB-s] [--price-arm $/GB-s] [--price-request $] "
                    "(defaults: %s)\n"
                    "       [--usage-retention-days N] [--usage-max-rows N] "
@@ -122,6 +125,22 @@ int serve(Args& args) {
   api::ServerOptions sopt;
   sopt.host = listen.substr(0, colon);
   sopt.port = static_cast<uint16_t>(std::stoi(listen.substr(colon + 1)));
+  if (!api_listen.empty()) {
+    const size_t c = api_listen.rfind(':');
+    if (c == std::string::npos) {
+      std::fprintf(stderr, "lambdad serve: --api-listen wants HOST:PORT\n");
+      return 2;
+    }
+    sopt.api_host = api_listen.substr(0, c);
+    sopt.api_port = static_cast<uint16_t>(std::stoi(api_listen.substr(c + 1)));
+    if (!is_loopback(sopt.api_host) && !insecure) {
+      std::fprintf(stderr,
+                   "lambdad serve: refusing --api-listen on %s: SAM routes are public (no "
+                   "auth); pass --insecure to expose them.\n",
+                   sopt.api_host.c_str());
+      return 2;
+    }
+  }
 
   ::mkdir(data_dir.c_str(), 0755);
   // Requests are SigV4-checked once access keys exist (`lambdad keys add`).
@@ -174,9 +193,14 @@ int serve(Args& args) {
   copt.account = iopt.account;
   copt.base_url = "http://" + listen;
   api::ControlEffects effects;
+  api::FrontTable front;  // function URLs and SAM routes, read by the front server
   effects.upserted = [&invoker](const registry::FunctionRecord& r) { invoker.post_upsert(r); };
-  effects.removed = [&invoker](const std::string& n) { invoker.post_remove(n); };
+  effects.removed = [&invoker, &front](const std::string& n) {
+    front.remove_function(n);
+    invoker.post_remove(n);
+  };
   api::wire_version_effects(effects, invoker);
+  api::wire_front_effects(effects, front);
   api::ControlApi control(**registry, *packages, copt, effects);
 
   // Load every function so the invoke path never touches SQLite.
@@ -191,6 +215,11 @@ int serve(Args& args) {
     if (!page->next_marker) break;
     marker = *page->next_marker;
   }
+  if (auto r = api::load_front(**registry, front); !r) {
+    std::fprintf(stderr, "lambdad: %s\n", r.error().message().c_str());
+    return 1;
+  }
+  sopt.front = &front;
   if (auto r = api::load_versions(**registry, invoker); !r) {
     std::fprintf(stderr, "lambdad: %s\n", r.error().message().c_str());
     return 1;
@@ -236,6 +265,9 @@ int serve(Args& args) {
   std::fprintf(stderr, "lambdad %s listening on http://%s:%u (data dir %s, sandbox: %s)\n",
                LAMBDAD_VERSION, sopt.host.c_str(), server.port(), data_dir.c_str(),
                spawner->describe().c_str());
+  if (server.api_port() != 0)
+    std::fprintf(stderr, "lambdad: SAM routes on http://%s:%u/\n", sopt.api_host.c_str(),
+                 server.api_port());
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int sig) {

@@ -42,4 +42,23 @@ Result<std::map<std::string, int>> Registry::reserved_concurrencies() {
   return std::map<std::string, int>{};
 }
 
+Result<void> Registry::create_function_url(const FunctionUrlRecord&) { return unsupported(); }
+Result<FunctionUrlRecord> Registry::get_function_url(const std::string& function,
+                                                     const std::string&) {
+  return Error::make(Code::kNotFound, "Function URL not found: " + function);
+}
+Result<std::vector<FunctionUrlRecord>> Registry::list_function_urls(const std::string&) {
+  return std::vector<FunctionUrlRecord>{};
+}
+Result<void> Registry::update_function_url(const FunctionUrlRecord&) { return unsupported(); }
+Result<void> Registry::remove_function_url(const std::string& function, const std::string&) {
+  return Error::make(Code::kNotFound, "Function URL not found: " + function);
+}
+Result<void> Registry::set_http_routes(const std::string&, const std::vector<HttpRoute>&) {
+  return unsupported();
+}
+Result<std::map<std::string, std::vector<HttpRoute>>> Registry::http_routes() {
+  return std::map<std::string, std::vector<HttpRoute>>{};
+}
+
 }  // namespace lambdad::registry

@@ -50,6 +50,25 @@ struct AliasRecord {
   std::string revision_id;
 };
 
+// A function URL (issue #6). One per (function, qualifier); the url-id is the host label.
+struct FunctionUrlRecord {
+  std::string function;            // unqualified function name
+  std::string qualifier;           // "" for the unqualified function, else an alias name
+  std::string url_id;              // 32 lower-case alphanumerics
+  std::string auth_type = "NONE";  // or "AWS_IAM"
+  std::string cors;                // the Cors object as JSON text; "" when none
+  std::string invoke_mode = "BUFFERED";
+  std::string creation_time;  // "2021-10-27T20:14:02.123456Z"
+  std::string last_modified_time;
+};
+
+// One HTTP route from a SAM template's HttpApi/Api event (lambdad's own, not a Lambda API).
+struct HttpRoute {
+  std::string method;                   // "GET", ..., or "ANY"
+  std::string path;                     // "/items/{id}", "/{proxy+}"
+  std::string payload_version = "2.0";  // "2.0" (HttpApi) or "1.0" (Api: REST proxy event)
+};
+
 struct ListPage {
   std::vector<FunctionRecord> functions;  // sorted by name
   std::optional<std::string> next_marker;
@@ -107,6 +126,27 @@ class Registry {
   virtual Result<std::optional<int>> reserved_concurrency(const std::string& name);
   // Every function's reservation.
   virtual Result<std::map<std::string, int>> reserved_concurrencies();
+
+  // ---- function URLs and HTTP routes (issue #6). Defaults as above; remove() drops them.
+
+  // kConflict when the (function, qualifier) pair has one.
+  virtual Result<void> create_function_url(const FunctionUrlRecord& url);
+  // kNotFound when absent.
+  virtual Result<FunctionUrlRecord> get_function_url(const std::string& function,
+                                                     const std::string& qualifier);
+  // One function's URLs ("" = every function's), ordered by function then qualifier.
+  virtual Result<std::vector<FunctionUrlRecord>> list_function_urls(const std::string& function);
+  // Replaces the stored record; kNotFound when absent.
+  virtual Result<void> update_function_url(const FunctionUrlRecord& url);
+  // kNotFound when absent.
+  virtual Result<void> remove_function_url(const std::string& function,
+                                           const std::string& qualifier);
+
+  // Replaces a function's routes (empty: removes them).
+  virtual Result<void> set_http_routes(const std::string& function,
+                                       const std::vector<HttpRoute>& routes);
+  // Every function's routes.
+  virtual Result<std::map<std::string, std::vector<HttpRoute>>> http_routes();
 };
 
 // An update() whose expected_revision did not match fails with Code::kConflict and a context

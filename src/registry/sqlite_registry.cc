@@ -66,6 +66,21 @@ CREATE TABLE concurrency (
   reserved INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 3: function URLs (one per function and qualifier, url_id unique) and the HTTP routes
+    // `lambdad deploy` sends from SAM HttpApi/Api events (JSON list per function).
+    R"sql(
+CREATE TABLE function_urls (
+  function  TEXT NOT NULL,
+  qualifier TEXT NOT NULL,
+  url_id    TEXT NOT NULL UNIQUE,
+  record    TEXT NOT NULL,
+  PRIMARY KEY (function, qualifier)
+) WITHOUT ROWID;
+CREATE TABLE http_routes (
+  function TEXT PRIMARY KEY NOT NULL,
+  routes   TEXT NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 json::object to_json_map(const std::map<std::string, std::string>& m) {
@@ -174,6 +189,60 @@ Result<AliasRecord> decode_alias(std::string_view text) {
     for (const auto& [k, val] : w->get_object())
       if (val.is_number()) a.additional_weights[std::string(k)] = val.to_number<double>();
   return a;
+}
+
+std::string encode_url(const FunctionUrlRecord& u) {
+  json::object o;
+  o["function"] = u.function;
+  o["qualifier"] = u.qualifier;
+  o["url_id"] = u.url_id;
+  o["auth_type"] = u.auth_type;
+  o["cors"] = u.cors;
+  o["invoke_mode"] = u.invoke_mode;
+  o["creation_time"] = u.creation_time;
+  o["last_modified_time"] = u.last_modified_time;
+  return json::serialize(o);
+}
+
+Result<FunctionUrlRecord> decode_url(std::string_view text) {
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return Error::make(Code::kInternal, "registry: corrupt URL record");
+  const json::object& o = v.get_object();
+  FunctionUrlRecord u;
+  read_string(o, "function", u.function);
+  read_string(o, "qualifier", u.qualifier);
+  read_string(o, "url_id", u.url_id);
+  read_string(o, "auth_type", u.auth_type);
+  read_string(o, "cors", u.cors);
+  read_string(o, "invoke_mode", u.invoke_mode);
+  read_string(o, "creation_time", u.creation_time);
+  read_string(o, "last_modified_time", u.last_modified_time);
+  return u;
+}
+
+std::string encode_routes(const std::vector<HttpRoute>& routes) {
+  json::array a;
+  for (const auto& r : routes)
+    a.push_back(json::object{
+        {"method", r.method}, {"path", r.path}, {"payload_version", r.payload_version}});
+  return json::serialize(a);
+}
+
+std::vector<HttpRoute> decode_routes(std::string_view text) {
+  std::vector<HttpRoute> out;
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_array()) return out;
+  for (const auto& item : v.get_array()) {
+    if (!item.is_object()) continue;
+    HttpRoute r;
+    read_string(item.get_object(), "method", r.method);
+    read_string(item.get_object(), "path", r.path);
+    read_string(item.get_object(), "payload_version", r.payload_version);
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 struct DbCloser {
@@ -333,7 +402,9 @@ class SqliteRegistry final : public Registry {
     // Versions, the counter, aliases and the reservation go with the function.
     for (const char* sql :
          {"DELETE FROM versions WHERE name = ?1", "DELETE FROM version_counters WHERE name = ?1",
-          "DELETE FROM aliases WHERE function = ?1", "DELETE FROM concurrency WHERE name = ?1"}) {
+          "DELETE FROM aliases WHERE function = ?1", "DELETE FROM concurrency WHERE name = ?1",
+          "DELETE FROM function_urls WHERE function = ?1",
+          "DELETE FROM http_routes WHERE function = ?1"}) {
       if (auto r = run(sql, {name}); !r.ok()) return r;
     }
     return ok();
@@ -521,6 +592,94 @@ class SqliteRegistry final : public Registry {
     while ((rc = sqlite3_step(sel->get())) == SQLITE_ROW)
       out[column_text(sel->get(), 0)] = sqlite3_column_int(sel->get(), 1);
     if (rc != SQLITE_DONE) return db_error(db_.get(), "list concurrency");
+    return out;
+  }
+
+  Result<void> create_function_url(const FunctionUrlRecord& u) override {
+    std::lock_guard lock(mu_);
+    if (auto r = run("INSERT INTO function_urls(function, qualifier, url_id, record) "
+                     "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(function, qualifier) DO NOTHING",
+                     {u.function, u.qualifier, u.url_id, encode_url(u)});
+        !r.ok())
+      return r;
+    if (sqlite3_changes(db_.get()) == 0)
+      return Error::make(Code::kConflict, "Function URL already exists: " + u.function);
+    return ok();
+  }
+
+  Result<FunctionUrlRecord> get_function_url(const std::string& function,
+                                             const std::string& qualifier) override {
+    std::lock_guard lock(mu_);
+    auto sel = prepare("SELECT record FROM function_urls WHERE function = ?1 AND qualifier = ?2");
+    if (!sel.ok()) return sel.error();
+    bind(sel->get(), {function, qualifier});
+    const int rc = sqlite3_step(sel->get());
+    if (rc == SQLITE_DONE)
+      return Error::make(Code::kNotFound, "Function URL not found: " + function);
+    if (rc != SQLITE_ROW) return db_error(db_.get(), "select function url");
+    return decode_url(column_text(sel->get(), 0));
+  }
+
+  Result<std::vector<FunctionUrlRecord>> list_function_urls(const std::string& function) override {
+    std::lock_guard lock(mu_);
+    auto sel = prepare(
+        "SELECT record FROM function_urls WHERE ?1 = '' OR function = ?1 ORDER BY function, "
+        "qualifier");
+    if (!sel.ok()) return sel.error();
+    bind(sel->get(), {function});
+    std::vector<FunctionUrlRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(sel->get())) == SQLITE_ROW) {
+      auto u = decode_url(column_text(sel->get(), 0));
+      if (!u.ok()) return u.error();
+      out.push_back(std::move(*u));
+    }
+    if (rc != SQLITE_DONE) return db_error(db_.get(), "list function urls");
+    return out;
+  }
+
+  Result<void> update_function_url(const FunctionUrlRecord& u) override {
+    std::lock_guard lock(mu_);
+    if (auto r = run("UPDATE function_urls SET record = ?3 WHERE function = ?1 AND qualifier = ?2",
+                     {u.function, u.qualifier, encode_url(u)});
+        !r.ok())
+      return r;
+    if (sqlite3_changes(db_.get()) == 0)
+      return Error::make(Code::kNotFound, "Function URL not found: " + u.function);
+    return ok();
+  }
+
+  Result<void> remove_function_url(const std::string& function,
+                                   const std::string& qualifier) override {
+    std::lock_guard lock(mu_);
+    if (auto r = run("DELETE FROM function_urls WHERE function = ?1 AND qualifier = ?2",
+                     {function, qualifier});
+        !r.ok())
+      return r;
+    if (sqlite3_changes(db_.get()) == 0)
+      return Error::make(Code::kNotFound, "Function URL not found: " + function);
+    return ok();
+  }
+
+  Result<void> set_http_routes(const std::string& function,
+                               const std::vector<HttpRoute>& routes) override {
+    std::lock_guard lock(mu_);
+    if (routes.empty()) return run("DELETE FROM http_routes WHERE function = ?1", {function});
+    return run(
+        "INSERT INTO http_routes(function, routes) VALUES(?1, ?2) "
+        "ON CONFLICT(function) DO UPDATE SET routes = excluded.routes",
+        {function, encode_routes(routes)});
+  }
+
+  Result<std::map<std::string, std::vector<HttpRoute>>> http_routes() override {
+    std::lock_guard lock(mu_);
+    auto sel = prepare("SELECT function, routes FROM http_routes ORDER BY function");
+    if (!sel.ok()) return sel.error();
+    std::map<std::string, std::vector<HttpRoute>> out;
+    int rc;
+    while ((rc = sqlite3_step(sel->get())) == SQLITE_ROW)
+      out[column_text(sel->get(), 0)] = decode_routes(column_text(sel->get(), 1));
+    if (rc != SQLITE_DONE) return db_error(db_.get(), "list http routes");
     return out;
   }
 
