@@ -409,6 +409,7 @@ asio::awaitable<HttpResponse> serve_front(Server::Impl* self, HttpRequest* req,
   lreq.method = req->method;
   lreq.path = req->path;
   lreq.query = req->query;
+  lreq.body = std::move(req->body);  // moved back for the REST event below
   for (const auto& [k, v] : req->headers) {
     std::string name = k;
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -435,7 +436,7 @@ asio::awaitable<HttpResponse> serve_front(Server::Impl* self, HttpRequest* req,
       auth::Verifier* v = self->options.verifier;
       bool allowed = false;
       if (v != nullptr && v->enabled()) {
-        auth::SignedRequest sr{lreq.method, lreq.path, lreq.query, &lreq.headers, req->body};
+        auth::SignedRequest sr{lreq.method, lreq.path, lreq.query, &lreq.headers, lreq.body};
         allowed = !v->verify(sr, std::chrono::system_clock::now()).has_value();
       }
       if (!allowed) co_return front_reply(403, R"({"Message":"Forbidden"})");
@@ -458,9 +459,10 @@ asio::awaitable<HttpResponse> serve_front(Server::Impl* self, HttpRequest* req,
                                 : front_reply(404, R"({"message":"Not Found"})");
   if (target != nullptr)
     ireq.payload = build_url_event(lreq, ctx);
-  else if (route->route.payload_version == "1.0")
+  else if (route->route.payload_version == "1.0") {
+    req->body = std::move(lreq.body);
     ireq.payload = build_rest_event(*req, ctx, *route);
-  else
+  } else
     ireq.payload = build_http_api_event(lreq, ctx, *route);
   ireq.function = function;
   ireq.qualifier = *version;
