@@ -449,6 +449,9 @@ HttpResponse delete_alias(const VersionsContext& ctx, const std::string& label,
   // Lambda answers 204 for an alias that does not exist (DeleteAlias is idempotent).
   if (!removed && removed.error().code != Code::kNotFound) return error_response(removed.error());
   if (removed && ctx.effects.alias_removed) ctx.effects.alias_removed(t.name, alias);
+  // The alias' function URL goes with it (it would otherwise point at nothing).
+  if (removed && ctx.registry.remove_function_url(t.name, alias) && ctx.effects.url_removed)
+    ctx.effects.url_removed(t.name, alias);
   return empty_response(204);
 }
 

@@ -203,6 +203,12 @@ class FunctionUrlConfigTest(UrlTestBase):
         self.assertEqual([c["FunctionArn"] for c in listed], [cfg["FunctionArn"]])
         status, headers, body = self.get(url_id, "/?mode=event")
         self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["requestContext"]["apiId"], url_id)
+        # DeleteAlias takes the alias' URL with it.
+        self.lam.delete_alias(FunctionName=name, Name="live")
+        self.assertEqual(self.get(url_id, "/")[0], 404)
+        self.assertEqual(self.lam.list_function_url_configs(FunctionName=name)
+                         ["FunctionUrlConfigs"], [])
 
     def test_deleted_with_the_function(self):
         name, url_id = self.new_function_with_url()

@@ -146,5 +146,44 @@ TEST_F(VersionsRegistryTest, RemovingTheFunctionDropsEverythingAndRestartsNumber
   EXPECT_EQ(reg_->publish_version(make("f"))->version, "1");
 }
 
+TEST_F(VersionsRegistryTest, FunctionUrlsPersistAndGoWithTheFunction) {
+  ASSERT_TRUE(reg_->create(make("f")).ok());
+  FunctionUrlRecord u;
+  u.function = "f";
+  u.url_id = "abcdefghijklmnopqrstuvwxyz012345";
+  u.auth_type = "NONE";
+  u.cors = R"({"AllowOrigins":["*"]})";
+  u.creation_time = u.last_modified_time = "2026-01-01T00:00:00.000000Z";
+  ASSERT_TRUE(reg_->create_function_url(u).ok());
+  auto dup = reg_->create_function_url(u);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, Code::kConflict);
+  FunctionUrlRecord aliased = u;
+  aliased.qualifier = "live";
+  aliased.url_id = "bbcdefghijklmnopqrstuvwxyz012345";
+  ASSERT_TRUE(reg_->create_function_url(aliased).ok());
+  u.auth_type = "AWS_IAM";
+  ASSERT_TRUE(reg_->update_function_url(u).ok());
+  ASSERT_TRUE(reg_->set_http_routes("f", {{"GET", "/items/{id}", "2.0"}}).ok());
+  reopen();
+  auto got = reg_->get_function_url("f", "");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->auth_type, "AWS_IAM");
+  EXPECT_EQ(got->cors, R"({"AllowOrigins":["*"]})");
+  auto all = reg_->list_function_urls("");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 2u);
+  auto routes = reg_->http_routes();
+  ASSERT_TRUE(routes.ok());
+  ASSERT_EQ(routes->at("f").size(), 1u);
+  EXPECT_EQ(routes->at("f")[0].path, "/items/{id}");
+  ASSERT_TRUE(reg_->remove_function_url("f", "live").ok());
+  EXPECT_EQ(reg_->remove_function_url("f", "live").error().code, Code::kNotFound);
+  ASSERT_TRUE(reg_->remove("f").ok());
+  EXPECT_TRUE(reg_->list_function_urls("")->empty());
+  EXPECT_TRUE(reg_->http_routes()->empty());
+  EXPECT_EQ(reg_->get_function_url("f", "").error().code, Code::kNotFound);
+}
+
 }  // namespace
 }  // namespace lambdad::registry
