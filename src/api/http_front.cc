@@ -325,6 +325,20 @@ std::string build_rest_event(const HttpRequest& request, const UrlEventContext& 
   return json::serialize(ev);
 }
 
+std::string with_iam_authorizer(const std::string& event, const std::string& key,
+                                const std::string& account) {
+  json::value v = json::parse(event);
+  json::object iam{{"accessKey", key},
+                   {"accountId", account},
+                   {"callerId", key},
+                   {"cognitoIdentity", nullptr},
+                   {"principalOrgId", nullptr},
+                   {"userArn", "arn:aws:iam::" + account + ":user/" + key},
+                   {"userId", key}};
+  v.at("requestContext").as_object()["authorizer"] = json::object{{"iam", std::move(iam)}};
+  return json::serialize(v);
+}
+
 HttpResponse map_http_api_reply(std::string_view output, bool function_error) {
   HttpResponse r = map_url_reply(output, function_error);
   if (r.status == 502 && r.body == R"({"Message":"Internal Server Error"})") {

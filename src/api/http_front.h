@@ -88,6 +88,12 @@ std::string build_http_api_event(const HttpRequest& request, const UrlEventConte
 std::string build_rest_event(const HttpRequest& request, const UrlEventContext& ctx,
                              const MatchedRoute& route);
 
+// Adds requestContext.authorizer.iam (reference/events.md §1) for an AWS_IAM URL request
+// signed with access key `key`; lambdad keys are not IAM users, so the key id stands in for
+// the caller and user ids.
+std::string with_iam_authorizer(const std::string& event, const std::string& key,
+                                const std::string& account);
+
 // HttpApi reply: as map_url_reply, but a function error is 500 {"message":"Internal Server
 // Error"} (events.md §3).
 HttpResponse map_http_api_reply(std::string_view output, bool function_error);

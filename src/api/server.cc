@@ -392,6 +392,25 @@ Response front_to_beast(HttpResponse&& r, unsigned version, const std::string& r
   return res;
 }
 
+// The access key id in `Authorization: AWS4-HMAC-SHA256 Credential=AKID/date/...`.
+std::string signing_key_id(const HttpRequest& req) {
+  const std::string* auth = req.header("authorization");
+  if (auth == nullptr) return "";
+  const size_t at = auth->find("Credential=");
+  if (at == std::string::npos) return "";
+  const size_t start = at + 11;
+  return auth->substr(start, auth->find('/', start) - start);
+}
+
+void add_forwarded_headers(HttpRequest& req, const std::string& source_ip, uint16_t port) {
+  auto add = [&req](const char* name, std::string value) {
+    if (req.header(name) == nullptr) req.headers.emplace_back(name, std::move(value));
+  };
+  add("x-forwarded-for", source_ip);
+  add("x-forwarded-proto", "http");
+  add("x-forwarded-port", std::to_string(port));
+}
+
 int64_t epoch_ms_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -402,7 +421,7 @@ int64_t epoch_ms_now() {
 // client's header casing; `rid` receives the invocation's request id.
 asio::awaitable<HttpResponse> serve_front(Server::Impl* self, HttpRequest* req,
                                           const UrlTarget* target, std::string peer,
-                                          std::string* rid) {
+                                          uint16_t local_port, std::string* rid) {
   FrontTable& front = *self->options.front;
   const auto& iopt = self->invoker.options();
   HttpRequest lreq;  // headers lower-cased, for the 2.0 event, CORS and SigV4
@@ -425,6 +444,7 @@ asio::awaitable<HttpResponse> serve_front(Server::Impl* self, HttpRequest* req,
   ireq.request_id = ctx.request_id;
   std::optional<UrlEntry> entry;
   std::optional<MatchedRoute> route;
+  std::string caller_key;  // AWS_IAM: the access key id that signed
   std::string function;
   std::string qualifier;
   if (target != nullptr) {
@@ -440,6 +460,7 @@ asio::awaitable<HttpResponse> serve_front(Server::Impl* self, HttpRequest* req,
         allowed = !v->verify(sr, std::chrono::system_clock::now()).has_value();
       }
       if (!allowed) co_return front_reply(403, R"({"Message":"Forbidden"})");
+      caller_key = signing_key_id(lreq);
     }
     if (entry->cors)
       if (auto pre = cors_preflight(*entry->cors, lreq)) co_return std::move(*pre);
@@ -457,8 +478,12 @@ asio::awaitable<HttpResponse> serve_front(Server::Impl* self, HttpRequest* req,
   if (!version)
     co_return target != nullptr ? front_reply(404, R"({"Message":null})")
                                 : front_reply(404, R"({"message":"Not Found"})");
+  // What Lambda's front end adds for the function (after the signature check).
+  add_forwarded_headers(lreq, ctx.source_ip, local_port);
   if (target != nullptr)
-    ireq.payload = build_url_event(lreq, ctx);
+    ireq.payload = caller_key.empty()
+                       ? build_url_event(lreq, ctx)
+                       : with_iam_authorizer(build_url_event(lreq, ctx), caller_key, iopt.account);
   else if (route->route.payload_version == "1.0") {
     req->body = std::move(lreq.body);
     ireq.payload = build_rest_event(*req, ctx, *route);
@@ -516,10 +541,8 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock, bool api_listener)
     const size_t qpos = target.find('?');
     const std::string path = target.substr(0, qpos);
     const std::string query = qpos == std::string::npos ? "" : target.substr(qpos + 1);
-    const bool is_invoke = method == "POST" && path.starts_with(kInvokePrefix) &&
-                           path.ends_with(kInvokeSuffix) &&
-                           path.size() > kInvokePrefix.size() + kInvokeSuffix.size();
     // Function URL / SAM route requests: decided by Host or path prefix, or by the listener.
+    // They take precedence: a URL's host serves only its function, as on AWS.
     std::optional<UrlTarget> url_target;
     bool is_api = false;
     if (self->options.front != nullptr) {
@@ -528,11 +551,14 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock, bool api_listener)
         host = std::string_view(it->value().data(), it->value().size());
       if (api_listener)
         is_api = true;
-      else if (!is_invoke)
+      else
         url_target = match_function_url(host, path);
       if (!api_listener && !url_target && is_api_host(host)) is_api = true;
     }
     const bool is_front = url_target.has_value() || is_api;
+    const bool is_invoke = !is_front && method == "POST" && path.starts_with(kInvokePrefix) &&
+                           path.ends_with(kInvokeSuffix) &&
+                           path.size() > kInvokePrefix.size() + kInvokeSuffix.size();
     const uint64_t limit = is_invoke || is_front ? kMaxSyncPayload : kMaxControlBody;
     parser.body_limit(limit);
     const std::string request_id = uuid4();
@@ -588,11 +614,17 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock, bool api_listener)
       beast::error_code pec;
       const auto peer = sock.remote_endpoint(pec);
       std::string peer_ip = pec ? std::string() : peer.address().to_string();
+      const uint16_t local_port = sock.local_endpoint(pec).port();
       auto pending = serve_front(self.get(), &freq, url_target ? &*url_target : nullptr,
-                                 std::move(peer_ip), &rid);
+                                 std::move(peer_ip), local_port, &rid);
       HttpResponse hr = co_await std::move(pending);
       if (self->stopped) break;
       res = front_to_beast(std::move(hr), version, rid);
+      if (method == "HEAD") {  // the length of what GET would send, no body
+        const auto n = res.body().size();
+        res.body().clear();
+        res.content_length(n);
+      }
     } else if (method == "GET" && path == "/metrics" && self->options.metrics_text) {
       HttpResponse mr;
       mr.status = 200;

@@ -256,6 +256,9 @@ class FunctionUrlServingTest(UrlTestBase):
                 self.assertEqual(ev["requestContext"]["apiId"], self.id)
                 self.assertFalse(ev["isBase64Encoded"])
                 self.assertNotIn("body", ev)
+                self.assertEqual(ev["headers"]["x-forwarded-for"], "127.0.0.1")
+                self.assertEqual(ev["headers"]["x-forwarded-port"], str(self.server.port))
+                self.assertNotIn("authorizer", ev["requestContext"])
 
     def test_binary_body_round_trip_and_cookies(self):
         data = bytes(range(256)) * 40
@@ -318,6 +321,21 @@ class FunctionUrlServingTest(UrlTestBase):
         self.assertEqual(json.loads(body), {"Message": "Internal Server Error"})
         self.assertEqual(self.get(self.id, "/?mode=event")[0], 200)  # still serving
 
+    def test_head_has_length_but_no_body(self):
+        status, headers, body = self.get(self.id, "/?mode=event", method="HEAD")
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b"")
+        self.assertGreater(int(header(headers, "Content-Length")), 100)
+
+    def test_throttled_is_429(self):
+        name, url_id = self.new_function_with_url()
+        self.lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+        status, _, body = self.get(url_id, "/")
+        self.assertEqual(status, 429)
+        self.assertEqual(json.loads(body), {"Message": "Rate Exceeded."})
+        self.lam.delete_function_concurrency(FunctionName=name)
+        self.assertEqual(self.get(url_id, "/?mode=event")[0], 200)
+
     def test_unknown_url_id_is_404(self):
         for by_host in (True, False):
             status, _, body = self.get("0" * 32, "/", by_host=by_host)
@@ -364,6 +382,7 @@ class FunctionUrlIamTest(UrlTestBase):
         ev = json.loads(body)
         self.assertEqual(ev["rawPath"], "/x")
         self.assertEqual(ev["body"], "hi")
+        self.assertEqual(ev["requestContext"]["authorizer"]["iam"]["accessKey"], self.akid)
         # Switching to NONE opens it to unsigned callers, although the server has keys.
         self.lam.update_function_url_config(FunctionName=name, AuthType="NONE")
         self.assertEqual(self.get(url_id, "/?mode=event")[0], 200)
