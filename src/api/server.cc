@@ -508,6 +508,10 @@ asio::awaitable<HttpResponse> serve_front(Server::Impl* self, HttpRequest* req,
   } else {
     out = map_http_api_reply(result.body, failed);
   }
+  // An interim (1xx) status cannot end an exchange: the function's reply is unusable.
+  if (out.status < 200)
+    out = target != nullptr ? front_reply(502, R"({"Message":"Internal Server Error"})")
+                            : front_reply(502, R"({"message": "Internal server error"})");
   if (entry && entry->cors) apply_cors(*entry->cors, lreq, out);
   co_return out;
 }
