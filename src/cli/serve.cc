@@ -20,6 +20,7 @@
 #include "packages/package_store.h"
 #include "registry/registry.h"
 #include "sandbox/spawner.h"
+#include "schedule/scheduler.h"
 
 namespace lambdad::cli {
 
@@ -51,6 +52,7 @@ int serve(Args& args) {
     return *p;
   };
   async::QueueOptions aopt;
+  schedule::SchedulerOptions schopt;
   bool insecure = false;
   for (size_t i = 0; i < args.rest.size(); ++i) {
     const std::string& a = args.rest[i];
@@ -99,6 +101,8 @@ int serve(Args& args) {
       aopt.max_in_flight_per_function = std::stoi(value());
     else if (a == "--async-age-unit-ms")  // test hook: see async::QueueOptions::age_unit
       aopt.age_unit = std::chrono::milliseconds(std::stoll(value()));
+    else if (a == "--schedule-minute-ms")  // test hook: see schedule::SchedulerOptions::minute
+      schopt.minute = std::chrono::milliseconds(std::stoll(value()));
     else {
       std::fprintf(stderr,
                    "usage: lambdad serve [--listen HOST:PORT] [--data-dir DIR] "
@@ -207,6 +211,17 @@ int serve(Args& args) {
   (*queue)->start();
   sopt.async_queue = queue->get();
 
+  schopt.data_dir = data_dir;
+  schopt.region = iopt.region;
+  schopt.account = iopt.account;
+  auto scheduler = schedule::Scheduler::open(io, **queue, invoker, schopt);
+  if (!scheduler) {
+    std::fprintf(stderr, "lambdad: %s\n", scheduler.error().message().c_str());
+    return 1;
+  }
+  (*scheduler)->start();
+  sopt.scheduler = scheduler->get();
+
   sopt.metrics_text = [&metrics, &invoker, queue_ptr = queue->get()] {
     metering::Gauges g;
     g.live_environments = invoker.stats().environments;
@@ -214,7 +229,8 @@ int serve(Args& args) {
     return metrics.render(g);
   };
   const std::string isolation_text = spawner->describe();
-  sopt.status_json = [&invoker, &verifier, &isolation_text, &data_dir, queue_ptr = queue->get()] {
+  sopt.status_json = [&invoker, &verifier, &isolation_text, &data_dir, queue_ptr = queue->get(),
+                      scheduler_ptr = scheduler->get()] {
     boost::json::object o;
     o["version"] = LAMBDAD_VERSION;
     o["isolation"] = isolation_text;
@@ -226,6 +242,11 @@ int serve(Args& args) {
     o["coldStarts"] = st.cold_starts;
     o["throttles"] = st.throttles;
     o["asyncQueueDepth"] = queue_ptr->total_depth();
+    const schedule::SchedulerStats ss = scheduler_ptr->stats();
+    o["schedules"] = ss.schedules;
+    o["scheduledFirings"] = ss.fired;
+    o["scheduledFiringsSkipped"] = ss.skipped;
+    o["scheduleErrors"] = ss.errors;
     return boost::json::serialize(o);
   };
   api::Server server(io, invoker, control, sopt);
@@ -240,6 +261,7 @@ int serve(Args& args) {
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int sig) {
     std::fprintf(stderr, "lambdad: signal %d, shutting down\n", sig);
+    (*scheduler)->shutdown();
     (*queue)->shutdown();
     invoker.shutdown();
     server.stop();
@@ -247,6 +269,7 @@ int serve(Args& args) {
   });
   ::signal(SIGPIPE, SIG_IGN);
   io.run();
+  (*scheduler)->shutdown();
   (*queue)->shutdown();
   invoker.shutdown();
   logs.flush();
