@@ -131,8 +131,10 @@ std::optional<Fail> parse_list(const FieldSpec& f, std::string_view field, std::
     }
     // A range may wrap (FRI-MON, 22-2): walk it cyclically.
     const int span = (hi - lo + size) % size;
+    // Year bits count from kMinYear; the other fields' bits are their values.
+    const int bit0 = f.min == kMinYear ? kMinYear : 0;
     for (int k = 0; k <= span; k += step)
-      bits.set(static_cast<size_t>(f.min + (lo - f.min + k) % size));
+      bits.set(static_cast<size_t>(f.min + (lo - f.min + k) % size - bit0));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
