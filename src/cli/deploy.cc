@@ -50,6 +50,7 @@ constexpr auto kActiveTimeout = std::chrono::seconds(60);
 struct Reply {
   int status = 0;
   std::string body;
+  std::string error_type;  // x-amzn-ErrorType
 };
 
 Result<Reply> call(const std::string& url, bhttp::verb method, const std::string& target,
@@ -82,7 +83,8 @@ Result<Reply> call(const std::string& url, bhttp::verb method, const std::string
     bhttp::read(stream, buf, parser);
     beast::error_code ec;
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    return Reply{static_cast<int>(parser.get().result_int()), std::move(parser.get().body())};
+    return Reply{static_cast<int>(parser.get().result_int()), std::move(parser.get().body()),
+                 std::string(parser.get()["x-amzn-ErrorType"])};
   } catch (const boost::system::system_error& e) {
     // e.what() carries Boost's source location; the code's message is what a user needs.
     return Error::make(Code::kUnavailable, "cannot reach " + url + ": " + e.code().message());
@@ -93,13 +95,16 @@ Result<Reply> call(const std::string& url, bhttp::verb method, const std::string
 
 // "ResourceConflictException: Function already exist: x" from an error body.
 std::string describe(const Reply& r) {
-  std::string type, message;
+  std::string type = r.error_type, message;
   boost::system::error_code ec;
   json::value v = json::parse(r.body, ec);
   if (!ec && v.is_object()) {
     const auto& o = v.as_object();
+    // Lambda's body says "Type":"User"|"Service"; the exception name is in the header.
     for (const char* k : {"__type", "Type", "type"}) {
-      if (auto* t = o.if_contains(k); t && t->is_string()) type = t->as_string().c_str();
+      if (auto* t = o.if_contains(k); t && t->is_string() && type.empty() &&
+                                      t->as_string() != "User" && t->as_string() != "Service")
+        type = t->as_string().c_str();
     }
     for (const char* k : {"message", "Message"}) {
       if (auto* m = o.if_contains(k); m && m->is_string()) message = m->as_string().c_str();
