@@ -179,7 +179,7 @@ function renderConfig(f) {
     ['Architecture', (f.Architectures || ['x86_64']).join(', ')],
     ['Ephemeral storage', f.EphemeralStorage ? `${f.EphemeralStorage.Size} MB` : ''],
     ['Code size', `${f.CodeSize} bytes`], ['Code SHA-256', f.CodeSha256],
-    ['Version', f.Version], ['State', `${f.State || ''} ${f.LastUpdateStatus ? '/ ' + f.LastUpdateStatus : ''}`],
+    ['Version', f.Version], ['State', [f.State, f.LastUpdateStatus].filter(Boolean).join(' / ')],
     ['Last modified', f.LastModified], ['Role', f.Role], ['Description', f.Description],
     ['Environment', Object.keys(env).length ? Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') : '—'],
   ];
@@ -312,15 +312,15 @@ function drawChart(id, title, xs, series, opts = {}) {
     height: 220,
     scales: { x: { time: opts.time !== false }, ...(opts.scales || {}) },
     axes: opts.axes || [{}, { label: opts.yLabel || '', size: 60 }],
-    series: [{ label: opts.xLabel || 'time' }, ...series.map((s, i) => ({
-      label: s.label,
-      stroke: s.color || COLORS[i % COLORS.length],
-      width: 2,
-      scale: s.scale,
-      points: { show: true, size: 5 },
-      spanGaps: false,
-      value: s.format ? (_, v) => (v == null ? '—' : s.format(v)) : undefined,
-    }))],
+    series: [{ label: opts.xLabel || 'time', ...(opts.xValue ? { value: opts.xValue } : {}) },
+      ...series.map((s, i) => {
+        const o = { label: s.label, stroke: s.color || COLORS[i % COLORS.length], width: 2,
+          points: { show: true, size: 5 }, spanGaps: false };
+        // Only set what is given: an explicit undefined would replace uPlot's defaults.
+        if (s.scale) o.scale = s.scale;
+        if (s.format) o.value = (_, v) => (v == null ? '—' : s.format(v));
+        return o;
+      })],
     legend: { live: true },
   }, [xs, ...series.map((s) => s.values)], div);
   plots[id] = u;
@@ -377,17 +377,19 @@ async function loadTune(name) {
   const t = res.json;
   const rows = [...(t.rows || [])].sort((a, b) => a.memoryMb - b.memoryMb);
   state.tune = { rows: rows.length, cheapest: t.cheapest, fastest: t.fastest, balanced: t.balanced };
-  // x = memory size (MB) on a log scale, so 128 and 3008 both get room.
-  drawChart('chart-tune', 'Power tuning: cost per 1M invocations and p50 by memory', rows.map((r) => r.memoryMb), [
+  // x = position of each memory size, labelled with the size: 128 and 3008 both get room.
+  const label = (i) => (rows[Math.round(i)] ? `${rows[Math.round(i)].memoryMb} MB` : '');
+  drawChart('chart-tune', 'Power tuning: cost per 1M invocations and p50/p95 by memory', rows.map((_, i) => i), [
     { label: '$ per 1M', values: rows.map((r) => r.costPerMillionPico / 1e12), scale: 'usd', format: fmt.usd, color: COLORS[3] },
     { label: 'p50 ms', values: rows.map((r) => r.p50Ms), scale: 'ms', format: fmt.ms, color: COLORS[0] },
     { label: 'p95 ms', values: rows.map((r) => r.p95Ms), scale: 'ms', format: fmt.ms, color: COLORS[1] },
   ], {
     time: false,
-    xLabel: 'MB',
-    scales: { x: { time: false, distr: 3 }, usd: {}, ms: {} },
+    xLabel: 'memory',
+    xValue: (_, i) => (i == null ? '—' : label(i)),
+    scales: { x: { time: false, range: [-0.5, rows.length - 0.5] }, usd: {}, ms: {} },
     axes: [
-      { label: 'memory (MB)', values: (_, ticks) => ticks.map((v) => String(Math.round(v))) },
+      { label: 'memory', splits: () => rows.map((_, i) => i), values: (_, ticks) => ticks.map(label) },
       { scale: 'usd', label: '$ per 1M', size: 70 },
       { scale: 'ms', label: 'ms', side: 1, grid: { show: false } },
     ],
