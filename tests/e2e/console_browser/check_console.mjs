@@ -20,6 +20,11 @@ const browser = await chromium.launch({
 const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
 page.setDefaultTimeout(args.timeoutMs || 20000);
 page.on('pageerror', (e) => out.pageErrors.push(String(e)));
+// Chrome reports failed fetches (the expected 403/404s) as console errors too; keep the rest,
+// e.g. Content-Security-Policy violations.
+page.on('console', (m) => {
+  if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) out.pageErrors.push(m.text());
+});
 const step = (s) => out.steps.push(s);
 
 try {
