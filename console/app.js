@@ -1,7 +1,7 @@
 // lambdad web console: plain ES module, no framework. Talks to the server it came from:
 // the Lambda control API (ListFunctions, Invoke), /lambdad/status, /lambdad/usage[/series] and
 // /lambdad/tune/F. Charts are uPlot (bundled into the lambdad binary from npm).
-import { sign } from './sigv4.js';
+import { sign, uriEncode } from './sigv4.js';
 
 const $ = (sel) => document.querySelector(sel);
 const CREDS_KEY = 'lambdad.console.creds';
@@ -44,7 +44,8 @@ class ApiError extends Error {
 // fetch() against this server, SigV4-signed when the user gave a key. Resolves to
 // {status, headers, text, json}; rejects with ApiError for non-2xx unless opts.raw.
 async function api(method, path, opts = {}) {
-  const query = opts.query ? new URLSearchParams(opts.query).toString() : '';
+  // Encoded as SigV4 canonicalises it (%20, never '+'), so what is sent is what is signed.
+  const query = Object.entries(opts.query || {}).map(([k, v]) => `${uriEncode(k)}=${uriEncode(v)}`).join('&');
   const body = opts.body ?? '';
   const headers = { ...(opts.headers || {}) };
   if (body && !headers['Content-Type']) headers['Content-Type'] = 'application/json';

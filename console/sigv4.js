@@ -19,7 +19,7 @@ async function hmac(key, text) {
 }
 
 // RFC 3986: everything but A-Z a-z 0-9 - _ . ~ is percent-encoded.
-function uriEncode(s) {
+export function uriEncode(s) {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
@@ -28,7 +28,7 @@ function canonicalQuery(query) {
   return query.split('&').filter(Boolean).map((kv) => {
     const i = kv.indexOf('=');
     const k = decodeURIComponent(i < 0 ? kv : kv.slice(0, i));
-    const v = i < 0 ? '' : decodeURIComponent(kv.slice(i + 1).replace(/\+/g, ' '));
+    const v = i < 0 ? '' : decodeURIComponent(kv.slice(i + 1));
     return [uriEncode(k), uriEncode(v)];
   }).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`).join('&');
