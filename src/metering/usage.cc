@@ -290,13 +290,16 @@ Result<std::vector<MinuteBucket>> usage_series(const std::string& data_dir,
   auto db = open_db(data_dir);
   if (!db) return db.error();
   sqlite3_stmt* q = nullptr;
-  sqlite3_prepare_v2(*db,
-                     "SELECT ts_ms, duration_us, billed_ms, memory_mb, cost_pico, status, init_us"
-                     " FROM usage WHERE ts_ms >= ?1 AND ts_ms < ?2 AND (?3 = '' OR function = ?3)",
-                     -1, &q, nullptr);
+  // Two statements rather than "(?3 = '' OR function = ?3)", so that one function's query
+  // walks the (function, ts_ms) index instead of every function's rows in the range.
+  const std::string sql = std::string(
+                              "SELECT ts_ms, duration_us, billed_ms, memory_mb, cost_pico, status,"
+                              " init_us FROM usage WHERE ts_ms >= ?1 AND ts_ms < ?2") +
+                          (function.empty() ? "" : " AND function = ?3");
+  sqlite3_prepare_v2(*db, sql.c_str(), -1, &q, nullptr);
   sqlite3_bind_int64(q, 1, first);
   sqlite3_bind_int64(q, 2, until_ms);
-  sqlite3_bind_text(q, 3, function.c_str(), -1, SQLITE_TRANSIENT);
+  if (!function.empty()) sqlite3_bind_text(q, 3, function.c_str(), -1, SQLITE_TRANSIENT);
   std::vector<std::vector<int64_t>> durations(out.size());
   while (sqlite3_step(q) == SQLITE_ROW) {
     const auto i = static_cast<size_t>((sqlite3_column_int64(q, 0) - first) / step_ms);
@@ -329,14 +332,14 @@ Result<std::vector<UsageRecord>> recent_usage(const std::string& data_dir,
   auto db = open_db(data_dir);
   if (!db) return db.error();
   sqlite3_stmt* q = nullptr;
-  sqlite3_prepare_v2(*db,
-                     "SELECT ts_ms, function, version, request_id, arch, memory_mb, duration_us,"
-                     " billed_ms, init_us, max_memory_mb, status, cost_pico, request_pico"
-                     " FROM usage WHERE (?1 = '' OR function = ?1)"
-                     " ORDER BY ts_ms DESC, rowid DESC LIMIT ?2",
-                     -1, &q, nullptr);
-  sqlite3_bind_text(q, 1, function.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int(q, 2, std::max(0, limit));
+  const std::string sql =
+      std::string(
+          "SELECT ts_ms, function, version, request_id, arch, memory_mb, duration_us, billed_ms,"
+          " init_us, max_memory_mb, status, cost_pico, request_pico FROM usage") +
+      (function.empty() ? "" : " WHERE function = ?2") + " ORDER BY ts_ms DESC LIMIT ?1";
+  sqlite3_prepare_v2(*db, sql.c_str(), -1, &q, nullptr);
+  sqlite3_bind_int(q, 1, std::max(0, limit));
+  if (!function.empty()) sqlite3_bind_text(q, 2, function.c_str(), -1, SQLITE_TRANSIENT);
   auto text = [q](int col) {
     const auto* t = sqlite3_column_text(q, col);
     return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
