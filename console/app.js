@@ -430,6 +430,9 @@ function setupKeys() {
 
 setupKeys();
 $('#invoke-form').addEventListener('submit', invoke);
+$('#payload').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) $('#invoke-form').requestSubmit();
+});
 $('#refresh').addEventListener('click', refreshAll);
 $('#range').addEventListener('change', () => state.selected && loadSeries(state.selected).catch((e) => notice(explain(e), true)));
 window.addEventListener('resize', () => {
