@@ -17,6 +17,9 @@
 namespace lambdad::async {
 class Queue;
 }
+namespace lambdad::schedule {
+class Scheduler;
+}
 
 namespace lambdad::api {
 
@@ -38,6 +41,8 @@ struct ServerOptions {
   // Durable Event invocations and event invoke configs (api/async_api.h); when null, Event
   // invocations run fire-and-forget and those routes fall through to the control plane.
   async::Queue* async_queue = nullptr;
+  // Schedules (api/schedules_api.h, /lambdad/schedules); null: those paths fall through.
+  schedule::Scheduler* scheduler = nullptr;
   // SigV4 check of every request (control and Invoke) once keys exist; null: no auth.
   auth::Verifier* verifier = nullptr;
 };

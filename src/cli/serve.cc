@@ -21,6 +21,7 @@
 #include "packages/package_store.h"
 #include "registry/registry.h"
 #include "sandbox/spawner.h"
+#include "schedule/scheduler.h"
 
 namespace lambdad::cli {
 
@@ -52,6 +53,7 @@ int serve(Args& args) {
     return *p;
   };
   async::QueueOptions aopt;
+  schedule::SchedulerOptions schopt;
   bool insecure = false;
   for (size_t i = 0; i < args.rest.size(); ++i) {
     const std::string& a = args.rest[i];
@@ -100,6 +102,8 @@ int serve(Args& args) {
       aopt.max_in_flight_per_function = std::stoi(value());
     else if (a == "--async-age-unit-ms")  // test hook: see async::QueueOptions::age_unit
       aopt.age_unit = std::chrono::milliseconds(std::stoll(value()));
+    else if (a == "--schedule-minute-ms")  // test hook: see schedule::SchedulerOptions::minute
+      schopt.minute = std::chrono::milliseconds(std::stoll(value()));
     else {
       std::fprintf(stderr,
                    "usage: lambdad serve [--listen HOST:PORT] [--data-dir DIR] "
@@ -208,6 +212,17 @@ int serve(Args& args) {
   (*queue)->start();
   sopt.async_queue = queue->get();
 
+  schopt.data_dir = data_dir;
+  schopt.region = iopt.region;
+  schopt.account = iopt.account;
+  auto scheduler = schedule::Scheduler::open(io, **queue, invoker, schopt);
+  if (!scheduler) {
+    std::fprintf(stderr, "lambdad: %s\n", scheduler.error().message().c_str());
+    return 1;
+  }
+  (*scheduler)->start();
+  sopt.scheduler = scheduler->get();
+
   sopt.metrics_text = [&metrics, &invoker, queue_ptr = queue->get()] {
     metering::Gauges g;
     g.live_environments = invoker.stats().environments;
@@ -215,7 +230,8 @@ int serve(Args& args) {
     return metrics.render(g);
   };
   const std::string isolation_text = spawner->describe();
-  sopt.status_json = [&invoker, &verifier, &isolation_text, &data_dir, queue_ptr = queue->get()] {
+  sopt.status_json = [&invoker, &verifier, &isolation_text, &data_dir, queue_ptr = queue->get(),
+                      scheduler_ptr = scheduler->get()] {
     boost::json::object o;
     o["version"] = LAMBDAD_VERSION;
     o["isolation"] = isolation_text;
@@ -227,6 +243,11 @@ int serve(Args& args) {
     o["coldStarts"] = st.cold_starts;
     o["throttles"] = st.throttles;
     o["asyncQueueDepth"] = queue_ptr->total_depth();
+    const schedule::SchedulerStats ss = scheduler_ptr->stats();
+    o["schedules"] = ss.schedules;
+    o["scheduledFirings"] = ss.fired;
+    o["scheduledFiringsSkipped"] = ss.skipped;
+    o["scheduleErrors"] = ss.errors;
     return boost::json::serialize(o);
   };
   // The console's usage and tuning endpoints read usage.db and <data_dir>/tune on a control
@@ -251,6 +272,7 @@ int serve(Args& args) {
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int sig) {
     std::fprintf(stderr, "lambdad: signal %d, shutting down\n", sig);
+    (*scheduler)->shutdown();
     (*queue)->shutdown();
     invoker.shutdown();
     server.stop();
@@ -258,6 +280,7 @@ int serve(Args& args) {
   });
   ::signal(SIGPIPE, SIG_IGN);
   io.run();
+  (*scheduler)->shutdown();
   (*queue)->shutdown();
   invoker.shutdown();
   logs.flush();
