@@ -15,6 +15,7 @@
 #include <set>
 
 #include "api/async_api.h"
+#include "api/console_api.h"
 #include "api/errors.h"
 #include "api/routes.h"
 #include "api/schedules_api.h"
@@ -218,7 +219,12 @@ auto async_control(Server::Impl* self, HttpRequest* req, Token&& token) {
             // Control bodies reach 70 MB: hash them here, off the io thread.
             auto denied =
                 authorize(*self, req->method, req->path, req->query, req->headers, req->body);
-            res = denied ? std::move(*denied) : self->control.handle(*req);
+            if (denied)
+              res = std::move(*denied);
+            else if (self->options.console_api && is_console_api(req->path))
+              res = self->options.console_api(*req);
+            else
+              res = self->control.handle(*req);
           } catch (const std::exception& e) {
             res = lambda_error(500, "ServiceException", e.what());
           }
@@ -463,6 +469,14 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
       HttpResponse sr;
       sr.body = self->options.status_json();
       res = to_beast(std::move(sr), version, rid);
+    } else if (method == "GET" && self->options.console_api &&
+               (path == "/console" || path.starts_with("/console/"))) {
+      // Embedded constant data: answered on the io thread.
+      std::optional<std::string> etag;
+      if (auto it = parser.get().find(http::field::if_none_match); it != parser.get().end())
+        etag = std::string(it->value());
+      std::optional<HttpResponse> cr = console_static(path, etag ? &*etag : nullptr);
+      res = to_beast(std::move(*cr), version, rid);
     } else if (is_invoke) {
       auto& req = parser.get();
       const std::string raw_name = path.substr(

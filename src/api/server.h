@@ -33,6 +33,11 @@ struct ServerOptions {
   // GET /lambdad/status body (JSON: version, isolation in force, environments, ...); called on
   // the io thread. Unset: a control-API path like any other.
   std::function<std::string()> status_json;
+  // The web console's JSON endpoints (/lambdad/usage[/series], /lambdad/tune/F, see
+  // api/console_api.h), called on a control worker after the SigV4 check. When set, GET
+  // /console[/...] serves the embedded console (static files, no auth: they hold no data).
+  // Unset: no console, those paths are control-API paths like any other.
+  std::function<HttpResponse(const HttpRequest&)> console_api;
   // Durable Event invocations and event invoke configs (api/async_api.h); when null, Event
   // invocations run fire-and-forget and those routes fall through to the control plane.
   async::Queue* async_queue = nullptr;

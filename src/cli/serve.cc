@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "api/console_api.h"
 #include "api/control_api.h"
 #include "api/server.h"
 #include "api/versions_wiring.h"
@@ -249,14 +250,24 @@ int serve(Args& args) {
     o["scheduleErrors"] = ss.errors;
     return boost::json::serialize(o);
   };
+  // The console's usage and tuning endpoints read usage.db and <data_dir>/tune on a control
+  // worker (api/console_api.h); the invoke path never waits for them.
+  sopt.console_api = [&data_dir](const api::HttpRequest& req) {
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    return api::handle_console_api(data_dir, req, now_ms);
+  };
   api::Server server(io, invoker, control, sopt);
   if (auto r = server.listen(); !r) {
     std::fprintf(stderr, "lambdad: %s\n", r.error().message().c_str());
     return 1;
   }
-  std::fprintf(stderr, "lambdad %s listening on http://%s:%u (data dir %s, sandbox: %s)\n",
+  std::fprintf(stderr,
+               "lambdad %s listening on http://%s:%u (data dir %s, sandbox: %s; console: "
+               "http://%s:%u/console)\n",
                LAMBDAD_VERSION, sopt.host.c_str(), server.port(), data_dir.c_str(),
-               spawner->describe().c_str());
+               spawner->describe().c_str(), sopt.host.c_str(), server.port());
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int sig) {
