@@ -231,6 +231,21 @@ Result<std::unique_ptr<Endpoint>> Endpoint::start(asio::io_context& io, Handler&
   return e;
 }
 
+Result<std::unique_ptr<Endpoint>> Endpoint::adopt(asio::io_context& io, Handler& handler,
+                                                  UniqueFd listener, std::string address) {
+  auto st = std::make_shared<State>(io);
+  st->handler = &handler;
+  beast::error_code ec;
+  st->acceptor.assign(tcp::v4(), listener.get(), ec);
+  if (ec) return Error::make(Code::kInternal, "runtime API listener: " + ec.message());
+  listener.release();
+  std::unique_ptr<Endpoint> e(new Endpoint());
+  e->address_ = std::move(address);
+  e->state_ = st;
+  asio::co_spawn(io, accept_loop(st), asio::detached);
+  return e;
+}
+
 Endpoint::~Endpoint() { stop(); }
 
 void Endpoint::stop() {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -27,6 +28,28 @@ constexpr gid_t kSandboxGid = 990;
 UniqueFd high_fd(int fd) {
   UniqueFd low(fd);
   return UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 10));
+}
+
+// The one fd the child sent with SCM_RIGHTS on `sock`; kInternal when none arrived.
+Result<UniqueFd> receive_fd(int sock) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  char byte = 0;
+  iovec iov{&byte, 1};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = ::recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return Error::from_errno(errno, "receive the Runtime API listener from the sandbox");
+  const cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (n != 1 || c == nullptr || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+    return Error::make(Code::kInternal, "sandbox sent no Runtime API listener");
+  int fd = -1;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return UniqueFd(fd);
 }
 
 class NamespaceSandbox final : public Sandbox {
@@ -91,6 +114,16 @@ class NamespaceSpawner final : public Spawner {
     UniqueFd rep_r(p[0]), rep_w = high_fd(p[1]);
     if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return Error::from_errno(errno, "status pipe");
     UniqueFd stat_r(p[0]), stat_w = high_fd(p[1]);
+    const bool isolated = spec.network == Network::kIsolated;
+    if (isolated && !net_error_.empty())
+      return Error::make(Code::kUnavailable, "network mode 'isolated' unavailable: " + net_error_);
+    UniqueFd chan_r, chan_w;
+    if (isolated) {
+      if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) != 0)
+        return Error::from_errno(errno, "socketpair for the Runtime API listener");
+      chan_r.reset(p[0]);
+      chan_w = high_fd(p[1]);
+    }
 
     std::unique_ptr<Cgroup> cg;
     if (cgroups_) {
@@ -125,10 +158,13 @@ class NamespaceSpawner final : public Spawner {
     plan.uid = kSandboxUid;
     plan.gid = kSandboxGid;
     plan.seccomp = &prog_;
+    plan.listener_channel = isolated ? chan_w.get() : -1;
+    plan.runtime_port = kIsolatedRuntimePort;
 
     int pidfd = -1;
     clone_args args{};
-    args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD;
+    args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD |
+                 (isolated ? CLONE_NEWNET : 0);
     args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
     args.exit_signal = SIGCHLD;
     // SAFETY: raw clone3 without CLONE_VM is a fork that skips glibc's atfork handlers; the
@@ -142,6 +178,7 @@ class NamespaceSpawner final : public Spawner {
     err_w.reset();
     rep_w.reset();
     stat_w.reset();
+    chan_w.reset();
     if (cg) cg->close_procs_fds();
     // Blocks until the bootstrap has exec'd (EOF) or a step failed (a Report).
     child::Report rep;
@@ -159,6 +196,16 @@ class NamespaceSpawner final : public Spawner {
     }
 
     Child c;
+    if (isolated) {
+      // Sent before exec, so it is queued by now.
+      auto listener = receive_fd(chan_r.get());
+      if (!listener) {
+        ::kill(static_cast<pid_t>(pid), SIGKILL);
+        ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
+        return listener.error();
+      }
+      c.runtime_listener = std::move(*listener);
+    }
     c.pid = static_cast<pid_t>(pid);
     c.pidfd = std::move(pidfd_owned);
     ::fcntl(out_r.get(), F_SETFL, O_NONBLOCK);
@@ -171,13 +218,17 @@ class NamespaceSpawner final : public Spawner {
   }
 
   std::string describe() const override {
-    return "namespaces (mnt, pid, ipc, uts), read-only root, /var/task, tmpfs /tmp, uid " +
+    return "namespaces (mnt, pid, ipc, uts; net per function), read-only root, /var/task, tmpfs "
+           "/tmp, uid " +
            std::to_string(kSandboxUid) + ", seccomp, " +
            (cgroups_ ? cgroups_->describe() : std::string("no cgroups")) +
-           (options_.freeze_idle ? ", idle environments frozen" : "");
+           (options_.freeze_idle ? ", idle environments frozen" : "") +
+           (net_error_.empty() ? "" : ", no network namespaces (" + net_error_ + ")");
   }
 
   std::string task_root_in_sandbox(const std::string&) const override { return kTaskRoot; }
+  bool supports_isolated_network() const override { return net_error_.empty(); }
+  void disable_isolated_network(const Error& why) { net_error_ = why.message(); }
 
  private:
   std::unique_ptr<CgroupManager> cgroups_;
@@ -185,6 +236,7 @@ class NamespaceSpawner final : public Spawner {
   sock_fprog prog_{};
   uint64_t counter_ = 0;
   IsolationOptions options_;
+  std::string net_error_;  // why network namespaces are unavailable; "" = they work
 };
 
 }  // namespace
@@ -203,18 +255,25 @@ Result<std::unique_ptr<Spawner>> make_namespace_spawner(IsolationOptions options
   if (!::mkdtemp(dir)) return Error::from_errno(errno, "probe dir");
   ::chmod(dir, 0755);
   const std::string exe = std::string(dir) + "/true";
-  Result<std::unique_ptr<Spawner>> out = Error::make(Code::kInternal, "probe spawn");
-  if (::symlink("/bin/true", exe.c_str()) == 0) {
+  auto probe = [&](Network network) -> Result<void> {
     SpawnSpec spec;
     spec.executable = exe;
     spec.working_dir = dir;
     spec.memory_mb = 128;
+    spec.network = network;
     auto child = spawner->spawn(spec);
-    if (child) {
-      ::waitpid(child->pid, nullptr, 0);
-      out = std::unique_ptr<Spawner>(std::move(spawner));
+    if (!child) return child.error();
+    ::waitpid(child->pid, nullptr, 0);
+    return ok();
+  };
+  Result<std::unique_ptr<Spawner>> out = Error::make(Code::kInternal, "probe spawn");
+  if (::symlink("/bin/true", exe.c_str()) == 0) {
+    if (auto r = probe(Network::kHost); !r) {
+      out = r.error();
     } else {
-      out = child.error();
+      // Network namespaces are optional: without them only `host` mode is offered.
+      if (auto n = probe(Network::kIsolated); !n) spawner->disable_isolated_network(n.error());
+      out = std::unique_ptr<Spawner>(std::move(spawner));
     }
     ::unlink(exe.c_str());
   }

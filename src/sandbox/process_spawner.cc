@@ -21,6 +21,10 @@ int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pi
 class ProcessSpawner final : public Spawner {
  public:
   Result<Child> spawn(const SpawnSpec& spec) override {
+    if (spec.network == Network::kIsolated)
+      return Error::make(Code::kUnavailable,
+                         "network mode 'isolated' needs the namespace sandbox (root); this server "
+                         "runs functions as plain processes");
     struct stat st {};
     if (::stat(spec.executable.c_str(), &st) != 0)
       return Error{Code::kNotFound, errno, "stat " + spec.executable};

@@ -6,8 +6,12 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/seccomp.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +38,43 @@ constexpr unsigned long kMsRdonly = 1, kMsNosuid = 2, kMsNodev = 4, kMsNoexec = 
   Report r{step, errno};
   (void)!::write(p.error_fd, &r, sizeof r);
   ::_exit(127);
+}
+
+// SAFETY: runs as root in the fresh network namespace, before the uid drop; stack only.
+void listen_for_runtime_api(const ChildPlan& p) {
+  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) fail(p, kLoopback);
+  ifreq ifr{};
+  ifr.ifr_name[0] = 'l';
+  ifr.ifr_name[1] = 'o';
+  if (::ioctl(s, SIOCGIFFLAGS, &ifr) != 0) fail(p, kLoopback);
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+  if (::ioctl(s, SIOCSIFFLAGS, &ifr) != 0) fail(p, kLoopback);
+  const int one = 1;
+  (void)::setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(p.runtime_port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 || ::listen(s, 64) != 0)
+    fail(p, kListener);
+  // The socket keeps this namespace: the server accepts on it from the host side.
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  char byte = 'L';
+  iovec iov{&byte, 1};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  __builtin_memcpy(CMSG_DATA(c), &s, sizeof s);
+  if (::sendmsg(p.listener_channel, &msg, MSG_NOSIGNAL) != 1) fail(p, kListener);
+  ::close(s);
+  ::close(p.listener_channel);
 }
 
 }  // namespace
@@ -66,6 +107,10 @@ const char* step_name(int step) {
       return "fork the bootstrap";
     case kExec:
       return "exec bootstrap";
+    case kLoopback:
+      return "bring up lo in the network namespace";
+    case kListener:
+      return "listen for the Runtime API at 127.0.0.1:9001";
     default:
       return "unknown step";
   }
@@ -86,7 +131,12 @@ void run(const ChildPlan& p) {
   ChildPlan q = p;  // on the stack: no allocation
   q.error_fd = 4;
   q.status_fd = 3;
-  if (::syscall(SYS_close_range, 5U, ~0U, 0U) != 0) fail(q, kFds);
+  if (q.listener_channel >= 0) {
+    if (::dup3(p.listener_channel, 5, O_CLOEXEC) < 0) fail(q, kFds);
+    q.listener_channel = 5;
+  }
+  if (::syscall(SYS_close_range, q.listener_channel >= 0 ? 6U : 5U, ~0U, 0U) != 0) fail(q, kFds);
+  if (q.listener_channel >= 0) listen_for_runtime_api(q);
 
   if (sys_mount(nullptr, "/", nullptr, kMsRec | kMsPrivate, nullptr) != 0) fail(q, kMountPrivate);
   if (sys_mount(q.task_source, q.task_target, nullptr, kMsBind | kMsRec, nullptr) != 0)

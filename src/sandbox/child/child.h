@@ -6,6 +6,8 @@
 #include <linux/filter.h>
 #include <sys/types.h>
 
+#include <cstdint>
+
 namespace lambdad::sandbox::child {
 
 // Steps, reported with errno when one fails.
@@ -23,6 +25,8 @@ enum Step : int {
   kSeccomp,
   kFork,
   kExec,
+  kLoopback,
+  kListener,
 };
 
 const char* step_name(int step);
@@ -49,6 +53,11 @@ struct ChildPlan {
   uid_t uid = 0;
   gid_t gid = 0;
   const sock_fprog* seccomp = nullptr;
+  // Isolated network only (else -1): the child is in a new network namespace; it brings `lo`
+  // up, listens on 127.0.0.1:runtime_port and sends that socket over this AF_UNIX socket
+  // (SCM_RIGHTS) to the parent. Borrowed.
+  int listener_channel = -1;
+  uint16_t runtime_port = 0;
 };
 
 // Runs as pid 1 of the new pid namespace; never returns.
