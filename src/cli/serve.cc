@@ -5,6 +5,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <iostream>
 
@@ -180,6 +181,11 @@ int serve(Args& args) {
                  spawner->describe().c_str());
     return 2;
   }
+  // The sandbox uid must not read the registry (environment variables), logs or packages:
+  // nothing it needs is in the data dir (its code is bind-mounted at /var/task).
+  if (spawner->runs_as_other_user() && ::chmod(data_dir.c_str(), 0700) != 0)
+    std::fprintf(stderr, "lambdad: %s\n",
+                 Error::from_errno(errno, "chmod 0700 " + data_dir).message().c_str());
   iopt.packages_root = data_dir + "/packages";
 
   metering::Metrics metrics;

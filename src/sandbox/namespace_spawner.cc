@@ -228,6 +228,7 @@ class NamespaceSpawner final : public Spawner {
 
   std::string task_root_in_sandbox(const std::string&) const override { return kTaskRoot; }
   bool supports_isolated_network() const override { return net_error_.empty(); }
+  bool runs_as_other_user() const override { return true; }
   void disable_isolated_network(const Error& why) { net_error_ = why.message(); }
 
  private:

@@ -74,6 +74,8 @@ class Spawner {
   // Whether spawn() honours SpawnSpec::network == Network::kIsolated (else it fails with
   // kUnavailable).
   virtual bool supports_isolated_network() const { return false; }
+  // True when functions run as another (unprivileged) user than the server.
+  virtual bool runs_as_other_user() const { return false; }
 };
 
 // Plain processes with rlimits (no namespaces): works without privileges.
