@@ -8,6 +8,7 @@
 #include <linux/seccomp.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -161,7 +162,11 @@ void run(const ChildPlan& p) {
 
   // pid 1 of a namespace ignores signals it has no handler for, so the bootstrap runs as
   // pid 2 (a self-sent SIGSEGV must still kill it) and this init reaps and reports.
-  const long pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  // CLONE_VFORK (without CLONE_VM: separate memory): this init sleeps until the bootstrap has
+  // exec'd and then runs at once to close its copy of the error pipe, whose EOF the server
+  // waits for. Without it the init could sit preempted for many ms on a loaded host while the
+  // bootstrap already runs, and the server's spawn() would wait with it.
+  const long pid = ::syscall(SYS_clone, SIGCHLD | CLONE_VFORK, nullptr, nullptr, nullptr, nullptr);
   if (pid < 0) fail(q, kFork);
   if (pid == 0) {
     ::close(3);
