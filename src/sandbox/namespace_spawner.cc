@@ -2,7 +2,10 @@
 // per-environment cgroup; the child side lives in child/child.cc.
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -10,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 
 #include "sandbox/cgroup.h"
@@ -28,6 +32,34 @@ constexpr gid_t kSandboxGid = 990;
 UniqueFd high_fd(int fd) {
   UniqueFd low(fd);
   return UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 10));
+}
+
+constexpr const char* kInitName = "lambdad-sandbox-init";
+constexpr size_t kStackSize = 256 * 1024;
+
+int child_entry(void* plan) { child::run(*static_cast<const child::ChildPlan*>(plan)); }
+
+// lambdad-sandbox-init: $LAMBDAD_SANDBOX_INIT, else next to this executable (the build dir and
+// an install's bin/), else one directory up (build/bench/...). An O_PATH fd >= 10.
+Result<UniqueFd> open_init() {
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("LAMBDAD_SANDBOX_INIT")) candidates.emplace_back(env);
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    std::string dir(self, static_cast<size_t>(n));
+    dir.resize(dir.rfind('/'));
+    candidates.push_back(dir + "/" + kInitName);
+    candidates.push_back(dir.substr(0, dir.rfind('/')) + "/" + kInitName);
+  }
+  for (const auto& path : candidates) {
+    UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
+    if (fd.valid() && ::faccessat(AT_FDCWD, path.c_str(), X_OK, AT_EACCESS) == 0)
+      return UniqueFd(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 10));
+  }
+  return Error::make(Code::kUnavailable, std::string(kInitName) +
+                                             " not found next to this executable (build it, or "
+                                             "set LAMBDAD_SANDBOX_INIT)");
 }
 
 // The one fd the child sent with SCM_RIGHTS on `sock`; kInternal when none arrived.
@@ -88,11 +120,18 @@ class NamespaceSandbox final : public Sandbox {
 class NamespaceSpawner final : public Spawner {
  public:
   NamespaceSpawner(std::unique_ptr<CgroupManager> cg, std::vector<sock_filter> filter,
-                   IsolationOptions options)
-      : cgroups_(std::move(cg)), filter_(std::move(filter)), options_(options) {
+                   IsolationOptions options, UniqueFd init, void* stack)
+      : cgroups_(std::move(cg)),
+        filter_(std::move(filter)),
+        options_(options),
+        init_(std::move(init)),
+        stack_(stack) {
     prog_.len = static_cast<unsigned short>(filter_.size());
     prog_.filter = filter_.data();
   }
+  ~NamespaceSpawner() override { ::munmap(stack_, kStackSize); }
+  NamespaceSpawner(const NamespaceSpawner&) = delete;
+  NamespaceSpawner& operator=(const NamespaceSpawner&) = delete;
 
   Result<Child> spawn(const SpawnSpec& spec) override {
     struct stat st {};
@@ -134,7 +173,7 @@ class NamespaceSpawner final : public Spawner {
 
     char tmp_options[64];
     std::snprintf(tmp_options, sizeof tmp_options, "size=%dm,mode=1777", spec.ephemeral_mb);
-    std::vector<char*> argv{exe.data(), nullptr};
+    std::vector<char*> argv{const_cast<char*>(kInitName), exe.data(), nullptr};
     std::vector<char*> envp;
     envp.reserve(spec.env.size() + 1);
     for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
@@ -153,6 +192,7 @@ class NamespaceSpawner final : public Spawner {
     plan.task_target = kTaskRoot;
     plan.tmp_options = tmp_options;
     plan.executable = exe.c_str();
+    plan.init_fd = init_.get();
     plan.argv = argv.data();
     plan.envp = envp.data();
     plan.uid = kSandboxUid;
@@ -162,16 +202,19 @@ class NamespaceSpawner final : public Spawner {
     plan.runtime_port = kIsolatedRuntimePort;
 
     int pidfd = -1;
-    clone_args args{};
-    args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD |
-                 (isolated ? CLONE_NEWNET : 0);
-    args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-    args.exit_signal = SIGCHLD;
-    // SAFETY: raw clone3 without CLONE_VM is a fork that skips glibc's atfork handlers; the
-    // child only runs child::run (syscalls, no allocation) and execs or _exits.
-    const long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0) return Error::from_errno(errno, "clone3 for the sandbox");
-    if (pid == 0) child::run(plan);
+    const int flags = CLONE_VM | CLONE_VFORK | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
+                      CLONE_NEWUTS | CLONE_PIDFD | (isolated ? CLONE_NEWNET : 0) | SIGCHLD;
+    // SAFETY: like posix_spawn, the child shares our memory (CLONE_VM) on its own stack and we
+    // are suspended until it execs the init or exits (CLONE_VFORK), so the server's address
+    // space is never copied. It runs child::run only: raw syscalls on its stack, no allocation.
+    // Signals stay blocked across the clone so no handler of ours runs in the child.
+    sigset_t all, old_mask;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &old_mask);
+    const int pid = ::clone(&child_entry, stack_top(), flags, &plan, &pidfd);
+    const int clone_errno = errno;
+    ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    if (pid < 0) return Error::from_errno(clone_errno, "clone for the sandbox");
 
     UniqueFd pidfd_owned(pidfd);
     out_w.reset();
@@ -238,6 +281,10 @@ class NamespaceSpawner final : public Spawner {
   uint64_t counter_ = 0;
   IsolationOptions options_;
   std::string net_error_;  // why network namespaces are unavailable; "" = they work
+  UniqueFd init_;          // O_PATH fd of lambdad-sandbox-init (>= 10)
+  void* stack_;            // the clone child's stack (kStackSize, lowest page a guard)
+
+  void* stack_top() const { return static_cast<char*>(stack_) + kStackSize; }
 };
 
 }  // namespace
@@ -250,7 +297,14 @@ Result<std::unique_ptr<Spawner>> make_namespace_spawner(IsolationOptions options
   if (!filter) return filter.error();
   auto cg = CgroupManager::open();
   if (!cg) return cg.error();
-  auto spawner = std::make_unique<NamespaceSpawner>(std::move(*cg), std::move(*filter), options);
+  auto init = open_init();
+  if (!init) return init.error();
+  void* stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return Error::from_errno(errno, "mmap the sandbox clone stack");
+  ::mprotect(stack, 4096, PROT_NONE);  // guard page
+  auto spawner = std::make_unique<NamespaceSpawner>(std::move(*cg), std::move(*filter), options,
+                                                    std::move(*init), stack);
   // Probe once: a kernel without these namespaces or mount_setattr fails here, not per invoke.
   char dir[] = "/tmp/lambdad-probe-XXXXXX";
   if (!::mkdtemp(dir)) return Error::from_errno(errno, "probe dir");

@@ -112,6 +112,8 @@ const char* step_name(int step) {
       return "bring up lo in the network namespace";
     case kListener:
       return "listen for the Runtime API at 127.0.0.1:9001";
+    case kExecInit:
+      return "exec lambdad-sandbox-init";
     default:
       return "unknown step";
   }
@@ -123,20 +125,25 @@ void run(const ChildPlan& p) {
   for (int i = 0; i < p.cgroup_procs_count; ++i)
     if (::write(p.cgroup_procs_fds[i], "0", 1) != 1) fail(p, kJoinCgroup);
 
-  // Known fds: 0 /dev/null, 1 stdout, 2 stderr, 3 status, 4 error; nothing else survives.
+  // Known fds: 0 /dev/null, 1 stdout, 2 stderr, 3 status, 4 error (both kept across the exec
+  // of the init), 5 the listener channel (isolated network), 6 the init (CLOEXEC); nothing else
+  // survives.
   const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull < 0 || ::dup2(p.stdout_fd, 1) < 0 || ::dup2(p.stderr_fd, 2) < 0 ||
-      ::dup2(devnull, 0) < 0 || ::dup3(p.status_fd, 3, O_CLOEXEC) < 0 ||
-      ::dup3(p.error_fd, 4, O_CLOEXEC) < 0)
+      ::dup2(devnull, 0) < 0 || ::dup2(p.status_fd, 3) < 0 || ::dup2(p.error_fd, 4) < 0 ||
+      ::dup3(p.init_fd, 6, O_CLOEXEC) < 0)
     fail(p, kFds);
   ChildPlan q = p;  // on the stack: no allocation
   q.error_fd = 4;
   q.status_fd = 3;
+  q.init_fd = 6;
   if (q.listener_channel >= 0) {
     if (::dup3(p.listener_channel, 5, O_CLOEXEC) < 0) fail(q, kFds);
     q.listener_channel = 5;
+  } else if (::close(5) != 0 && errno != EBADF) {
+    fail(q, kFds);
   }
-  if (::syscall(SYS_close_range, q.listener_channel >= 0 ? 6U : 5U, ~0U, 0U) != 0) fail(q, kFds);
+  if (::syscall(SYS_close_range, 7U, ~0U, 0U) != 0) fail(q, kFds);
   if (q.listener_channel >= 0) listen_for_runtime_api(q);
 
   if (sys_mount(nullptr, "/", nullptr, kMsRec | kMsPrivate, nullptr) != 0) fail(q, kMountPrivate);
@@ -160,34 +167,8 @@ void run(const ChildPlan& p) {
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(q, kNoNewPrivs);
   if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, q.seccomp, 0, 0) != 0) fail(q, kSeccomp);
 
-  // pid 1 of a namespace ignores signals it has no handler for, so the bootstrap runs as
-  // pid 2 (a self-sent SIGSEGV must still kill it) and this init reaps and reports.
-  // CLONE_VFORK (without CLONE_VM: separate memory): this init sleeps until the bootstrap has
-  // exec'd and then runs at once to close its copy of the error pipe, whose EOF the server
-  // waits for. Without it the init could sit preempted for many ms on a loaded host while the
-  // bootstrap already runs, and the server's spawn() would wait with it.
-  const long pid = ::syscall(SYS_clone, SIGCHLD | CLONE_VFORK, nullptr, nullptr, nullptr, nullptr);
-  if (pid < 0) fail(q, kFork);
-  if (pid == 0) {
-    ::close(3);
-    sigset_t none;
-    sigemptyset(&none);
-    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof(uint64_t));
-    ::execve(q.executable, q.argv, q.envp);
-    fail(q, kExec);
-  }
-  ::close(0);
-  ::close(1);
-  ::close(2);
-  ::close(4);
-  for (;;) {
-    int status = 0;
-    const pid_t got = ::waitpid(-1, &status, 0);
-    if (got < 0 && errno != EINTR) ::_exit(126);
-    if (got != pid) continue;
-    (void)!::write(3, &status, sizeof status);
-    ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-  }
+  ::syscall(SYS_execveat, q.init_fd, "", q.argv, q.envp, AT_EMPTY_PATH);
+  fail(q, kExecInit);
 }
 
 }  // namespace lambdad::sandbox::child

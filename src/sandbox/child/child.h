@@ -27,6 +27,7 @@ enum Step : int {
   kExec,
   kLoopback,
   kListener,
+  kExecInit,
 };
 
 const char* step_name(int step);
@@ -48,7 +49,8 @@ struct ChildPlan {
   const char* task_target = nullptr;  // "/var/task"
   const char* tmp_options = nullptr;  // "size=512m,mode=1777"
   const char* executable = nullptr;   // path inside the sandbox
-  char* const* argv = nullptr;
+  int init_fd = -1;                   // O_PATH fd of lambdad-sandbox-init; borrowed
+  char* const* argv = nullptr;        // the init's: {"lambdad-sandbox-init", executable, null}
   char* const* envp = nullptr;
   uid_t uid = 0;
   gid_t gid = 0;
@@ -60,7 +62,10 @@ struct ChildPlan {
   uint16_t runtime_port = 0;
 };
 
-// Runs as pid 1 of the new pid namespace; never returns.
+// Runs as pid 1 of the new pid namespace and execs lambdad-sandbox-init (init_main.cc), which
+// runs the bootstrap as pid 2; never returns. The caller clones with CLONE_VM | CLONE_VFORK
+// and all signals blocked: this shares the server's memory until the exec, so it touches
+// only its own stack and makes raw syscalls.
 [[noreturn]] void run(const ChildPlan& plan);
 
 }  // namespace lambdad::sandbox::child
