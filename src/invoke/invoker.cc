@@ -588,6 +588,8 @@ bool Invoker::Impl::spawn(const std::shared_ptr<FunctionState>& fn) {
       return false;
     }
     env->endpoint = std::move(*ep);
+  } else if (env->child.uid) {
+    env->endpoint->restrict_peer_uid(*env->child.uid);
   }
   env->pidfd_sd.assign(env->child.pidfd.get());
   env->out_sd.assign(env->child.stdout_fd.get());

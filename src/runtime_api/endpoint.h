@@ -7,6 +7,8 @@
 // called on that thread and must not block.
 #pragma once
 
+#include <sys/types.h>
+
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
@@ -73,6 +75,9 @@ class Endpoint {
   const std::string& address() const { return address_; }
   // Closes the listener and every connection; the handler is not called again.
   void stop();
+  // From now on, accept only connections whose peer socket is owned by `uid` (peer.h); others
+  // are closed unread. For host-network environments, whose port any local process can reach.
+  void restrict_peer_uid(uid_t uid);
 
   struct State;
 

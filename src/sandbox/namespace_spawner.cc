@@ -25,7 +25,10 @@ namespace lambdad::sandbox {
 namespace {
 
 constexpr const char* kTaskRoot = "/var/task";
-constexpr uid_t kSandboxUid = 993;
+// Each environment runs as its own uid, kSandboxUidBase + (spawn count mod kSandboxUids), so
+// the Runtime API can tell its own runtime's connections from anyone else's (peer.h).
+constexpr uid_t kSandboxUidBase = 100000;
+constexpr uid_t kSandboxUids = 65536;
 constexpr gid_t kSandboxGid = 990;
 
 // Moves fd above the 0-4 range the child rearranges, keeping CLOEXEC.
@@ -164,9 +167,10 @@ class NamespaceSpawner final : public Spawner {
       chan_w = high_fd(p[1]);
     }
 
+    const uint64_t env_no = ++counter_;
     std::unique_ptr<Cgroup> cg;
     if (cgroups_) {
-      auto c = cgroups_->create("env-" + std::to_string(++counter_), spec.memory_mb);
+      auto c = cgroups_->create("env-" + std::to_string(env_no), spec.memory_mb);
       if (!c) return c.error();
       cg = std::move(*c);
     }
@@ -195,7 +199,8 @@ class NamespaceSpawner final : public Spawner {
     plan.init_fd = init_.get();
     plan.argv = argv.data();
     plan.envp = envp.data();
-    plan.uid = kSandboxUid;
+    const uid_t uid = kSandboxUidBase + static_cast<uid_t>(env_no % kSandboxUids);
+    plan.uid = uid;
     plan.gid = kSandboxGid;
     plan.seccomp = &prog_;
     plan.listener_channel = isolated ? chan_w.get() : -1;
@@ -250,6 +255,7 @@ class NamespaceSpawner final : public Spawner {
       c.runtime_listener = std::move(*listener);
     }
     c.pid = static_cast<pid_t>(pid);
+    c.uid = uid;
     c.pidfd = std::move(pidfd_owned);
     ::fcntl(out_r.get(), F_SETFL, O_NONBLOCK);
     ::fcntl(err_r.get(), F_SETFL, O_NONBLOCK);
@@ -262,8 +268,8 @@ class NamespaceSpawner final : public Spawner {
 
   std::string describe() const override {
     return "namespaces (mnt, pid, ipc, uts; net per function), read-only root, /var/task, tmpfs "
-           "/tmp, uid " +
-           std::to_string(kSandboxUid) + ", seccomp, " +
+           "/tmp, a uid per environment (" +
+           std::to_string(kSandboxUidBase) + "+), seccomp, " +
            (cgroups_ ? cgroups_->describe() : std::string("no cgroups")) +
            (options_.freeze_idle ? ", idle environments frozen" : "") +
            (net_error_.empty() ? "" : ", no network namespaces (" + net_error_ + ")");

@@ -60,6 +60,9 @@ struct Child {
   // Network::kIsolated only: a listening TCP socket bound to kIsolatedRuntimeApi inside the
   // environment's network namespace; the Runtime API endpoint accepts on it.
   UniqueFd runtime_listener;
+  // The uid the environment runs as when it is its own (isolating spawners); the Runtime API
+  // then accepts only this uid's connections.
+  std::optional<uid_t> uid;
 };
 
 class Spawner {

@@ -90,6 +90,22 @@ class NetworkModeTest(ServerTestCase):
         self.assertEqual(self.call_ok(iso_a, bad)["status"], 400)
         self.assertEqual(self.call_ok(iso_b, {"action": "counter"}), 2)
 
+    def test_host_environment_cannot_reach_another_runtime_api(self):
+        # Host network: every endpoint is on the host's loopback, but each environment runs as
+        # its own uid and an endpoint drops connections from any other uid.
+        a, b = self.probe(), self.probe()
+        api_a = self.call_ok(a, {"action": "env"})["AWS_LAMBDA_RUNTIME_API"]
+        api_b = self.call_ok(b, {"action": "env"})["AWS_LAMBDA_RUNTIME_API"]
+        ping = {"action": "http", "host": "127.0.0.1", "path": "/2018-06-01/ping"}
+        own = self.call_ok(a, dict(ping, port=int(api_a.rsplit(":", 1)[1])))
+        self.assertEqual(own["status"], 200, own)
+        other = self.call_ok(a, dict(ping, port=int(api_b.rsplit(":", 1)[1])))
+        self.assertEqual(other["status"], 0, other)  # closed unanswered
+        steal = {"action": "http", "host": "127.0.0.1", "port": int(api_b.rsplit(":", 1)[1]),
+                 "method": "POST", "path": "/2018-06-01/runtime/invocation/x/response"}
+        self.assertEqual(self.call_ok(a, steal)["status"], 0)
+        self.assertEqual(self.call_ok(b, {"action": "counter"}), 2)
+
     def test_changing_the_tag_drains_environments(self):
         name = self.probe()
         self.assertEqual(self.call_ok(name, {"action": "counter"}), 1)
@@ -126,6 +142,7 @@ class IsolatedDefaultTest(NetworkModeTest):
     test_changing_the_tag_drains_environments = None
     test_bad_tag_value_is_rejected = None
     test_host_function_can_reach_the_server = None
+    test_host_environment_cannot_reach_another_runtime_api = None
 
     def test_untagged_function_is_isolated_and_host_tag_opts_out(self):
         status = json.loads(self.raw_status())
