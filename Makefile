@@ -64,7 +64,7 @@ fmt:
 # new inputs kept in $(FUZZ_DIR)/corpus). Crashes land in $(FUZZ_DIR)/<target>-crash-*.
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= fuzz_sigv4 fuzz_http_control fuzz_package
+FUZZ_TARGETS ?= fuzz_sigv4 fuzz_http_control fuzz_package fuzz_schedule
 
 .PHONY: fuzz fuzz-build fuzz-smoke
 fuzz-build:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh: install what lambdad needs to build and run its tests on Debian 12, then the
-# Node function used by the e2e tests (tests/e2e/node_fn) and the ETL test's servers
-# (tests/e2e/etl_servers). Idempotent: installs only what is
+# Node function used by the e2e tests (tests/e2e/node_fn), the ETL test's servers
+# (tests/e2e/etl_servers) and the web console's packages (console/: uPlot, playwright-core). Idempotent: installs only what is
 # missing and skips the ~9 minute native build of aws-lambda-ric when nothing changed.
 #
 # Runs as root without prompts (CI does). Uses apt-get and npm only; never pip.
@@ -56,6 +56,7 @@ PACKAGES=(
   libsqlite3-dev libarchive-dev libssl-dev libgtest-dev libgmock-dev libseccomp-dev
   awscli python3 python3-boto3 zip unzip curl
   autoconf automake libtool m4 ccache
+  chromium
 )
 # Keep a working Node.js and npm (the machine's Node 20 with its npm); install Debian's
 # only when missing.
@@ -89,6 +90,51 @@ fi
 node_version=$(node --version) || die "node does not run"
 npm_version=$(npm --version) || die "npm does not run"
 say "node $node_version, npm $npm_version, $(/usr/bin/aws --version 2>&1 | cut -d' ' -f1)"
+
+# --- 1b. The web console's npm packages (console/) ------------------------------------------
+# uPlot, which the build embeds into lambdad (src/api/CMakeLists.txt; without it the console
+# has no charts), and playwright-core, which drives Debian's chromium in
+# tests/e2e/test_console.py. Both pure JavaScript (playwright-core downloads no browser);
+# seconds. Cached in ~/.cache/lambdad by lock hash like the packages below.
+CONSOLE_DIR="$ROOT/console"
+console_stamp="$CONSOLE_DIR/node_modules/.lambdad-stamp"
+console_key="$(sha256sum "$CONSOLE_DIR/package-lock.json" | cut -d' ' -f1) node=$node_version"
+console_cache="${LAMBDAD_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/lambdad}/console-$(
+  printf '%s' "$console_key" | sha256sum | cut -c1-16)"
+console_ok() {
+  [ -f "$console_stamp" ] && [ "$(cat "$console_stamp")" = "$console_key" ] \
+    && [ -f "$CONSOLE_DIR/node_modules/uplot/dist/uPlot.iife.min.js" ] \
+    && (cd "$CONSOLE_DIR" && node -e "require('playwright-core')") >/dev/null 2>&1
+}
+if console_ok; then
+  say "console: uplot and playwright-core present (stamp matches)"
+else
+  if [ -f "$console_cache/node_modules/.lambdad-stamp" ]; then
+    rm -rf "$CONSOLE_DIR/node_modules"
+    cp -a "$console_cache/node_modules" "$CONSOLE_DIR/node_modules"
+  fi
+  if console_ok; then
+    say "console: restored from cache $console_cache"
+  else
+    say "console: npm ci (uplot, playwright-core)"
+    console_log=$(mktemp "${TMPDIR:-/tmp}/lambdad-console-npm-ci.XXXXXX.log")
+    retry3 sh -c "cd '$CONSOLE_DIR' && npm ci --no-audit --no-fund >'$console_log' 2>&1" \
+      || die "npm ci failed 3 times in $CONSOLE_DIR (see $console_log)"
+    printf '%s' "$console_key" >"$console_stamp"
+    console_ok || die "uplot/playwright-core missing after npm ci (see $console_log)"
+    rm -f "$console_log"
+    if mkdir -p "$(dirname "$console_cache")" 2>/dev/null; then
+      rm -rf "$console_cache.tmp.$$"
+      if mkdir -p "$console_cache.tmp.$$" \
+        && cp -a "$CONSOLE_DIR/node_modules" "$console_cache.tmp.$$/node_modules"; then
+        rm -rf "$console_cache" && mv "$console_cache.tmp.$$" "$console_cache"
+      else
+        rm -rf "$console_cache.tmp.$$"
+      fi
+    fi
+    say "console: installed"
+  fi
+fi
 
 # --- 2. The Node function for the e2e tests ----------------------------------------------
 if [ "${LAMBDAD_SKIP_NODE:-0}" = 1 ]; then

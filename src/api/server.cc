@@ -15,8 +15,10 @@
 #include <set>
 
 #include "api/async_api.h"
+#include "api/console_api.h"
 #include "api/errors.h"
 #include "api/routes.h"
+#include "api/schedules_api.h"
 #include "common/encoding.h"
 #include "runtime_api/linger.h"
 
@@ -217,7 +219,12 @@ auto async_control(Server::Impl* self, HttpRequest* req, Token&& token) {
             // Control bodies reach 70 MB: hash them here, off the io thread.
             auto denied =
                 authorize(*self, req->method, req->path, req->query, req->headers, req->body);
-            res = denied ? std::move(*denied) : self->control.handle(*req);
+            if (denied)
+              res = std::move(*denied);
+            else if (self->options.console_api && is_console_api(req->path))
+              res = self->options.console_api(*req);
+            else
+              res = self->control.handle(*req);
           } catch (const std::exception& e) {
             res = lambda_error(500, "ServiceException", e.what());
           }
@@ -261,6 +268,38 @@ auto async_api_call(Server::Impl* self, HttpRequest* req, Token&& token) {
         auto h = std::make_shared<decltype(completion)>(std::move(completion));
         handle_async_api(*self->options.async_queue, self->invoker, *req,
                          [h](HttpResponse r) { (*h)(std::move(r)); });
+      },
+      token, self, req);
+}
+
+// Schedules (api/schedules_api.h), answered on the io thread.
+template <class Token>
+auto schedules_api_call(Server::Impl* self, HttpRequest* req, Token&& token) {
+  return asio::async_initiate<Token, void(HttpResponse)>(
+      [](auto completion, Server::Impl* self, HttpRequest* req) {
+        auto h = std::make_shared<decltype(completion)>(std::move(completion));
+        handle_schedules_api(*self->options.scheduler, self->invoker, *req,
+                             [h](HttpResponse r) { (*h)(std::move(r)); });
+      },
+      token, self, req);
+}
+
+// The SigV4 check for requests answered on the io thread: run on the worker pool (a control
+// body can be 70 MB to hash) and resumed on the io thread; nullopt lets the request through.
+template <class Token>
+auto async_authorize(Server::Impl* self, HttpRequest* req, Token&& token) {
+  return asio::async_initiate<Token, void(std::optional<HttpResponse>)>(
+      [](auto completion, Server::Impl* self, HttpRequest* req) {
+        auto h = std::make_shared<decltype(completion)>(std::move(completion));
+        asio::post(self->pool, [self, req, h] {
+          std::optional<HttpResponse> denied;
+          try {
+            denied = authorize(*self, req->method, req->path, req->query, req->headers, req->body);
+          } catch (const std::exception& e) {
+            denied = lambda_error(500, "ServiceException", e.what());
+          }
+          asio::post(self->io, [h, d = std::move(denied)]() mutable { (*h)(std::move(d)); });
+        });
       },
       token, self, req);
 }
@@ -430,6 +469,14 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
       HttpResponse sr;
       sr.body = self->options.status_json();
       res = to_beast(std::move(sr), version, rid);
+    } else if (method == "GET" && self->options.console_api &&
+               (path == "/console" || path.starts_with("/console/"))) {
+      // Embedded constant data: answered on the io thread.
+      std::optional<std::string> etag;
+      if (auto it = parser.get().find(http::field::if_none_match); it != parser.get().end())
+        etag = std::string(it->value());
+      std::optional<HttpResponse> cr = console_static(path, etag ? &*etag : nullptr);
+      res = to_beast(std::move(*cr), version, rid);
     } else if (is_invoke) {
       auto& req = parser.get();
       const std::string raw_name = path.substr(
@@ -483,10 +530,23 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
       hreq.headers = lower_case_headers(parser.get());
       hreq.body = std::move(parser.get().body());
       HttpResponse hr;
-      if (self->options.async_queue != nullptr && is_async_api(path))
-        hr = co_await async_api_call(self.get(), &hreq, asio::use_awaitable);
-      else
+      const bool async_route = self->options.async_queue != nullptr && is_async_api(path);
+      const bool schedule_route = self->options.scheduler != nullptr && is_schedules_api(path);
+      if (async_route || schedule_route) {
+        // Served on the io thread, but signed like every other request once keys exist.
+        std::optional<HttpResponse> denied;
+        if (self->options.verifier != nullptr)
+          denied = co_await async_authorize(self.get(), &hreq, asio::use_awaitable);
+        if (self->stopped) break;
+        if (denied)
+          hr = std::move(*denied);
+        else if (schedule_route)
+          hr = co_await schedules_api_call(self.get(), &hreq, asio::use_awaitable);
+        else
+          hr = co_await async_api_call(self.get(), &hreq, asio::use_awaitable);
+      } else {
         hr = co_await async_control(self.get(), &hreq, asio::use_awaitable);
+      }
       if (self->stopped) break;
       res = to_beast(std::move(hr), version, rid);
     }

@@ -17,6 +17,9 @@
 namespace lambdad::async {
 class Queue;
 }
+namespace lambdad::schedule {
+class Scheduler;
+}
 
 namespace lambdad::api {
 
@@ -30,9 +33,16 @@ struct ServerOptions {
   // GET /lambdad/status body (JSON: version, isolation in force, environments, ...); called on
   // the io thread. Unset: a control-API path like any other.
   std::function<std::string()> status_json;
+  // The web console's JSON endpoints (/lambdad/usage[/series], /lambdad/tune/F, see
+  // api/console_api.h), called on a control worker after the SigV4 check. When set, GET
+  // /console[/...] serves the embedded console (static files, no auth: they hold no data).
+  // Unset: no console, those paths are control-API paths like any other.
+  std::function<HttpResponse(const HttpRequest&)> console_api;
   // Durable Event invocations and event invoke configs (api/async_api.h); when null, Event
   // invocations run fire-and-forget and those routes fall through to the control plane.
   async::Queue* async_queue = nullptr;
+  // Schedules (api/schedules_api.h, /lambdad/schedules); null: those paths fall through.
+  schedule::Scheduler* scheduler = nullptr;
   // SigV4 check of every request (control and Invoke) once keys exist; null: no auth.
   auth::Verifier* verifier = nullptr;
 };

@@ -23,6 +23,8 @@ int tune(Args& args);  // tune.cc
 int ls(Args& args);    // cli/ls.cc
 // `lambdad keys add|ls|rm` (auth/key_store.h).
 int keys(Args& args);
+// `lambdad schedule add|ls|rm` (cli/schedule.cc, api/schedules_api.h).
+int schedule(Args& args);
 
 // Client subcommands: --endpoint-url, else AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL,
 // http://127.0.0.1:9001.

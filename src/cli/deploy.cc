@@ -8,6 +8,10 @@
 //      lambdad_add_function() puts `bootstrap` in the binary dir of the CMakeLists.txt that
 //      declares it, which mirrors the source dir. So CodeUri: . means BUILD/bootstrap and
 //      CodeUri: fns/a means the function declared in fns/a/CMakeLists.txt.
+//
+// Each Events entry of Type Schedule (Properties.Schedule, Input, Enabled or State) becomes the
+// lambdad schedule <FunctionName>-<EventKey> (PUT /lambdad/schedules/..., ManagedBy "sam");
+// schedules deploy made for a function that its template no longer lists are removed.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,6 +50,7 @@ constexpr auto kActiveTimeout = std::chrono::seconds(60);
 struct Reply {
   int status = 0;
   std::string body;
+  std::string error_type;  // x-amzn-ErrorType
 };
 
 Result<Reply> call(const std::string& url, bhttp::verb method, const std::string& target,
@@ -78,7 +83,8 @@ Result<Reply> call(const std::string& url, bhttp::verb method, const std::string
     bhttp::read(stream, buf, parser);
     beast::error_code ec;
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    return Reply{static_cast<int>(parser.get().result_int()), std::move(parser.get().body())};
+    return Reply{static_cast<int>(parser.get().result_int()), std::move(parser.get().body()),
+                 std::string(parser.get()["x-amzn-ErrorType"])};
   } catch (const boost::system::system_error& e) {
     // e.what() carries Boost's source location; the code's message is what a user needs.
     return Error::make(Code::kUnavailable, "cannot reach " + url + ": " + e.code().message());
@@ -89,13 +95,16 @@ Result<Reply> call(const std::string& url, bhttp::verb method, const std::string
 
 // "ResourceConflictException: Function already exist: x" from an error body.
 std::string describe(const Reply& r) {
-  std::string type, message;
+  std::string type = r.error_type, message;
   boost::system::error_code ec;
   json::value v = json::parse(r.body, ec);
   if (!ec && v.is_object()) {
     const auto& o = v.as_object();
+    // Lambda's body says "Type":"User"|"Service"; the exception name is in the header.
     for (const char* k : {"__type", "Type", "type"}) {
-      if (auto* t = o.if_contains(k); t && t->is_string()) type = t->as_string().c_str();
+      if (auto* t = o.if_contains(k); t && t->is_string() && type.empty() &&
+                                      t->as_string() != "User" && t->as_string() != "Service")
+        type = t->as_string().c_str();
     }
     for (const char* k : {"message", "Message"}) {
       if (auto* m = o.if_contains(k); m && m->is_string()) message = m->as_string().c_str();
@@ -268,6 +277,92 @@ Result<std::string> create_or_update(const std::string& url, const SamFunction& 
   return std::string("updated");
 }
 
+// One schedule the template asks for (a Schedule event of a function).
+struct WantedSchedule {
+  std::string name;  // <FunctionName>-<EventKey>
+  json::object body;
+};
+
+Result<std::vector<WantedSchedule>> wanted_schedules(const SamFunction& fn) {
+  std::vector<WantedSchedule> out;
+  for (const auto& ev : fn.events) {
+    if (ev.type != "Schedule") continue;
+    const std::string where = fn.logical_id + ".Events." + ev.name + ".Properties";
+    const YamlNode* expr = ev.properties.get("Schedule");
+    if (expr == nullptr || expr->kind != YamlNode::Kind::kScalar || expr->scalar.empty())
+      return Error::make(Code::kInvalidArgument, where + ".Schedule is required");
+    json::object body{{"FunctionName", fn.function_name},
+                      {"ScheduleExpression", expr->scalar},
+                      {"ManagedBy", "sam"}};
+    if (const YamlNode* in = ev.properties.get("Input")) {
+      if (in->kind != YamlNode::Kind::kScalar)
+        return Error::make(Code::kInvalidArgument, where + ".Input must be a JSON string");
+      body["Input"] = in->scalar;
+    }
+    bool enabled = true;
+    if (const YamlNode* en = ev.properties.get("Enabled")) {
+      if (en->scalar == "false" || en->scalar == "False" || en->scalar == "FALSE")
+        enabled = false;
+      else if (en->scalar != "true" && en->scalar != "True" && en->scalar != "TRUE")
+        return Error::make(Code::kInvalidArgument, where + ".Enabled must be true or false");
+    }
+    if (const YamlNode* st = ev.properties.get("State")) {  // SAM's newer spelling
+      if (st->scalar == "DISABLED")
+        enabled = false;
+      else if (st->scalar != "ENABLED")
+        return Error::make(Code::kInvalidArgument, where + ".State must be ENABLED or DISABLED");
+    }
+    body["Enabled"] = enabled;
+    out.push_back({fn.function_name + "-" + ev.name, std::move(body)});
+  }
+  return out;
+}
+
+// Creates or updates a schedule per Schedule event of `fn` (lambdad's /lambdad/schedules) and
+// removes the schedules deploy made earlier for `fn` that the template no longer has.
+Result<void> sync_schedules(const std::string& url, const SamFunction& fn) {
+  auto wanted = wanted_schedules(fn);
+  if (!wanted) return wanted.error();
+  for (const auto& w : *wanted) {
+    auto r = call(url, bhttp::verb::put, "/lambdad/schedules/" + w.name, json::serialize(w.body));
+    if (!r) return r.error();
+    if (r->status != 200)
+      return Error::make(Code::kInternal, "schedule " + w.name + ": " + describe(*r));
+    std::printf("schedule %s: %s\n", w.name.c_str(),
+                std::string(w.body.at("ScheduleExpression").as_string()).c_str());
+  }
+  auto r = call(url, bhttp::verb::get, "/lambdad/schedules?FunctionName=" + fn.function_name, "");
+  if (!r) return r.error();
+  if (r->status != 200) {
+    if (wanted->empty()) return ok();  // an endpoint without lambdad's schedule API
+    return Error::make(Code::kInternal, "list schedules: " + describe(*r));
+  }
+  boost::system::error_code ec;
+  json::value v = json::parse(r->body, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("Schedules") ||
+      !v.as_object().at("Schedules").is_array())
+    return Error::make(Code::kInternal, "list schedules: unreadable reply");
+  for (const auto& item : v.as_object().at("Schedules").as_array()) {
+    if (!item.is_object()) continue;
+    const auto& o = item.as_object();
+    const auto* name = o.if_contains("Name");
+    const auto* by = o.if_contains("ManagedBy");
+    if (name == nullptr || !name->is_string() || by == nullptr || !by->is_string() ||
+        by->as_string() != "sam")
+      continue;
+    const std::string n(name->as_string());
+    bool keep = false;
+    for (const auto& w : *wanted) keep = keep || w.name == n;
+    if (keep) continue;
+    auto d = call(url, bhttp::verb::delete_, "/lambdad/schedules/" + n, "");
+    if (!d) return d.error();
+    if (d->status != 204 && d->status != 404)
+      return Error::make(Code::kInternal, "remove schedule " + n + ": " + describe(*d));
+    std::printf("removed schedule %s\n", n.c_str());
+  }
+  return ok();
+}
+
 void usage() {
   std::fprintf(stderr,
                "usage: lambdad deploy [DIR] [--endpoint-url URL] [--build-dir D] [--no-build]\n"
@@ -336,6 +431,8 @@ int deploy(Args& args) {
     auto done = create_or_update(url, fn, *zip);
     if (!done) return fail(done.error().message());
     std::printf("%s %s\n", done->c_str(), fn.function_name.c_str());
+    std::fflush(stdout);
+    if (auto sch = sync_schedules(url, fn); !sch) return fail(sch.error().message());
     std::fflush(stdout);
   }
   std::printf("deployed %zu function%s to %s\n", tpl->functions.size(),

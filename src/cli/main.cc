@@ -20,6 +20,8 @@ void usage() {
       "  new      scaffold a C++ function project: new NAME [--template echo|http]\n"
       "  package  zip an executable as bootstrap: package EXE [-o F.zip]\n"
       "  deploy   build and deploy a SAM project: deploy [DIR]\n"
+      "  schedule rate()/cron() schedules: schedule add NAME --function F --expression E | ls "
+      "| rm NAME\n"
       "  keys     access keys for SigV4: keys add [--name N] | ls | rm AKID\n"
       "  version  print the version\n",
       LAMBDAD_VERSION);
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
   if (cmd == "tune") return lambdad::cli::tune(args);
   if (cmd == "ls") return lambdad::cli::ls(args);
   if (cmd == "keys") return lambdad::cli::keys(args);
+  if (cmd == "schedule") return lambdad::cli::schedule(args);
   if (cmd == "new") return lambdad::cli::new_project(args);
   if (cmd == "package") return lambdad::cli::package(args);
   if (cmd == "deploy") return lambdad::cli::deploy(args);

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "api/console_api.h"
 #include "api/control_api.h"
 #include "api/server.h"
 #include "api/versions_wiring.h"
@@ -21,6 +22,7 @@
 #include "packages/package_store.h"
 #include "registry/registry.h"
 #include "sandbox/spawner.h"
+#include "schedule/scheduler.h"
 
 namespace lambdad::cli {
 
@@ -52,6 +54,7 @@ int serve(Args& args) {
     return *p;
   };
   async::QueueOptions aopt;
+  schedule::SchedulerOptions schopt;
   bool insecure = false;
   for (size_t i = 0; i < args.rest.size(); ++i) {
     const std::string& a = args.rest[i];
@@ -109,6 +112,8 @@ int serve(Args& args) {
       aopt.max_in_flight_per_function = std::stoi(value());
     else if (a == "--async-age-unit-ms")  // test hook: see async::QueueOptions::age_unit
       aopt.age_unit = std::chrono::milliseconds(std::stoll(value()));
+    else if (a == "--schedule-minute-ms")  // test hook: see schedule::SchedulerOptions::minute
+      schopt.minute = std::chrono::milliseconds(std::stoll(value()));
     else {
       std::fprintf(stderr,
                    "usage: lambdad serve [--listen HOST:PORT] [--data-dir DIR] "
@@ -230,6 +235,17 @@ int serve(Args& args) {
   (*queue)->start();
   sopt.async_queue = queue->get();
 
+  schopt.data_dir = data_dir;
+  schopt.region = iopt.region;
+  schopt.account = iopt.account;
+  auto scheduler = schedule::Scheduler::open(io, **queue, invoker, schopt);
+  if (!scheduler) {
+    std::fprintf(stderr, "lambdad: %s\n", scheduler.error().message().c_str());
+    return 1;
+  }
+  (*scheduler)->start();
+  sopt.scheduler = scheduler->get();
+
   sopt.metrics_text = [&metrics, &invoker, queue_ptr = queue->get()] {
     metering::Gauges g;
     g.live_environments = invoker.stats().environments;
@@ -239,7 +255,7 @@ int serve(Args& args) {
   const std::string isolation_text = spawner->describe();
   const bool net_ok = spawner->supports_isolated_network();
   sopt.status_json = [&invoker, &verifier, &isolation_text, &data_dir, net_ok,
-                      queue_ptr = queue->get()] {
+                      queue_ptr = queue->get(), scheduler_ptr = scheduler->get()] {
     boost::json::object o;
     o["version"] = LAMBDAD_VERSION;
     o["isolation"] = isolation_text;
@@ -254,20 +270,36 @@ int serve(Args& args) {
     o["coldStarts"] = st.cold_starts;
     o["throttles"] = st.throttles;
     o["asyncQueueDepth"] = queue_ptr->total_depth();
+    const schedule::SchedulerStats ss = scheduler_ptr->stats();
+    o["schedules"] = ss.schedules;
+    o["scheduledFirings"] = ss.fired;
+    o["scheduledFiringsSkipped"] = ss.skipped;
+    o["scheduleErrors"] = ss.errors;
     return boost::json::serialize(o);
+  };
+  // The console's usage and tuning endpoints read usage.db and <data_dir>/tune on a control
+  // worker (api/console_api.h); the invoke path never waits for them.
+  sopt.console_api = [&data_dir](const api::HttpRequest& req) {
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    return api::handle_console_api(data_dir, req, now_ms);
   };
   api::Server server(io, invoker, control, sopt);
   if (auto r = server.listen(); !r) {
     std::fprintf(stderr, "lambdad: %s\n", r.error().message().c_str());
     return 1;
   }
-  std::fprintf(stderr, "lambdad %s listening on http://%s:%u (data dir %s, sandbox: %s)\n",
+  std::fprintf(stderr,
+               "lambdad %s listening on http://%s:%u (data dir %s, sandbox: %s; console: "
+               "http://%s:%u/console)\n",
                LAMBDAD_VERSION, sopt.host.c_str(), server.port(), data_dir.c_str(),
-               spawner->describe().c_str());
+               spawner->describe().c_str(), sopt.host.c_str(), server.port());
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int sig) {
     std::fprintf(stderr, "lambdad: signal %d, shutting down\n", sig);
+    (*scheduler)->shutdown();
     (*queue)->shutdown();
     invoker.shutdown();
     server.stop();
@@ -275,6 +307,7 @@ int serve(Args& args) {
   });
   ::signal(SIGPIPE, SIG_IGN);
   io.run();
+  (*scheduler)->shutdown();
   (*queue)->shutdown();
   invoker.shutdown();
   logs.flush();

@@ -2,8 +2,9 @@
 // power tuning over the control API. For each memory size: UpdateFunctionConfiguration, wait
 // for LastUpdateStatus Successful, one warm-up invoke, N invokes with LogType Tail; Duration
 // and Billed Duration come from the REPORT line. Prints a table, names the cheapest, fastest
-// and balanced size, writes an HTML report with an inline SVG chart, and restores the
-// original MemorySize (also when a step fails).
+// and balanced size, writes an HTML report with an inline SVG chart, restores the original
+// MemorySize (also when a step fails) and stores the result on the server (PUT
+// /lambdad/tune/NAME -> <data_dir>/tune/NAME.json) for the web console's tuning chart.
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
@@ -219,6 +220,33 @@ std::string report_html(const std::string& name, const std::string& arch,
   return s.str();
 }
 
+// The result as the console charts it (PUT /lambdad/tune/NAME, stored in <data_dir>/tune).
+std::string result_json(const std::string& name, const std::string& arch, int runs,
+                        const std::vector<TuneRow>& rows, int cheapest, int fastest, int balanced) {
+  json::array items;
+  for (const auto& r : rows) {
+    json::object o;
+    o["memoryMb"] = r.memory_mb;
+    o["p50Ms"] = r.p50;
+    o["p95Ms"] = r.p95;
+    o["avgBilledMs"] = r.avg_billed;
+    o["costPerMillionPico"] = r.cost_per_million_pico;
+    o["usdPerMillion"] = money(r.cost_per_million_pico);
+    o["errors"] = r.errors;
+    items.push_back(std::move(o));
+  }
+  json::object out;
+  out["function"] = name;
+  out["architecture"] = arch;
+  out["runs"] = runs;
+  out["rows"] = std::move(items);
+  out["cheapest"] = rows[size_t(cheapest)].memory_mb;
+  out["fastest"] = rows[size_t(fastest)].memory_mb;
+  out["balanced"] = rows[size_t(balanced)].memory_mb;
+  out["prices"] = metering::kPricesDate;
+  return json::serialize(out);
+}
+
 void usage_line() {
   std::fprintf(stderr,
                "usage: lambdad tune NAME --memory 128,256,512,1024,1769,3008 [--payload F | -d "
@@ -382,6 +410,17 @@ int tune(Args& args) {
     return 1;
   }
   std::printf("report: %s\n", report.c_str());
+  // Also hand the result to the server, so the web console can chart it. Not fatal: an older
+  // server without the endpoint still got tuned.
+  HttpReply stored =
+      http_call(c.url, "PUT", "/lambdad/tune/" + c.name, {{"Content-Type", "application/json"}},
+                result_json(c.name, arch, runs, rows, cheapest, fastest, balanced));
+  if (stored.status == 200)
+    std::printf("console: %s/console#fn=%s\n", c.url.c_str(), c.name.c_str());
+  else
+    std::fprintf(stderr, "lambdad tune: could not store the result on the server: %s\n",
+                 stored.status == 0 ? stored.error.c_str()
+                                    : ("HTTP " + std::to_string(stored.status)).c_str());
   return 0;
 }
 

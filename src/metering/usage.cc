@@ -242,6 +242,7 @@ Result<std::vector<MinuteBucket>> usage_per_minute(const std::string& data_dir,
     std::sort(durations.begin(), durations.end());
     out.back().p50_duration_us = percentile(durations, 50);
     out.back().p95_duration_us = percentile(durations, 95);
+    out.back().p99_duration_us = percentile(durations, 99);
     out.back().max_duration_us = durations.empty() ? 0 : durations.back();
     durations.clear();
   };
@@ -264,6 +265,103 @@ Result<std::vector<MinuteBucket>> usage_per_minute(const std::string& data_dir,
     if (sqlite3_column_int64(q, 7) > 0) b.cold_starts++;
   }
   close_bucket();
+  sqlite3_finalize(q);
+  sqlite3_close(*db);
+  return out;
+}
+
+Result<std::vector<MinuteBucket>> usage_series(const std::string& data_dir,
+                                               const std::string& function, int64_t since_ms,
+                                               int64_t until_ms, int64_t step_ms) {
+  if (step_ms <= 0 || until_ms < since_ms)
+    return Error::make(Code::kInvalidArgument, "usage series: bad range or step");
+  const int64_t first = since_ms - (since_ms % step_ms + step_ms) % step_ms;  // floor
+  const int64_t count = (until_ms - first + step_ms - 1) / step_ms;
+  if (count > kMaxSeriesBuckets)
+    return Error::make(Code::kInvalidArgument, "usage series: more than " +
+                                                   std::to_string(kMaxSeriesBuckets) +
+                                                   " buckets; use a larger step or a later start");
+  std::vector<MinuteBucket> out(static_cast<size_t>(std::max<int64_t>(count, 0)));
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].function = function;
+    out[i].minute_ms = first + int64_t(i) * step_ms;
+  }
+  if (out.empty()) return out;
+  auto db = open_db(data_dir);
+  if (!db) return db.error();
+  sqlite3_stmt* q = nullptr;
+  // Two statements rather than "(?3 = '' OR function = ?3)", so that one function's query
+  // walks the (function, ts_ms) index instead of every function's rows in the range.
+  const std::string sql = std::string(
+                              "SELECT ts_ms, duration_us, billed_ms, memory_mb, cost_pico, status,"
+                              " init_us FROM usage WHERE ts_ms >= ?1 AND ts_ms < ?2") +
+                          (function.empty() ? "" : " AND function = ?3");
+  sqlite3_prepare_v2(*db, sql.c_str(), -1, &q, nullptr);
+  sqlite3_bind_int64(q, 1, first);
+  sqlite3_bind_int64(q, 2, until_ms);
+  if (!function.empty()) sqlite3_bind_text(q, 3, function.c_str(), -1, SQLITE_TRANSIENT);
+  std::vector<std::vector<int64_t>> durations(out.size());
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    const auto i = static_cast<size_t>((sqlite3_column_int64(q, 0) - first) / step_ms);
+    if (i >= out.size()) continue;
+    auto& b = out[i];
+    b.invocations++;
+    durations[i].push_back(sqlite3_column_int64(q, 1));
+    b.gb_ms_x1024 += sqlite3_column_int64(q, 2) * sqlite3_column_int64(q, 3);
+    b.cost_pico += sqlite3_column_int64(q, 4);
+    if (std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(q, 5))) != "ok")
+      b.errors++;
+    if (sqlite3_column_int64(q, 6) > 0) b.cold_starts++;
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(*db);
+  for (size_t i = 0; i < out.size(); ++i) {
+    auto& d = durations[i];
+    if (d.empty()) continue;
+    std::sort(d.begin(), d.end());
+    out[i].p50_duration_us = percentile(d, 50);
+    out[i].p95_duration_us = percentile(d, 95);
+    out[i].p99_duration_us = percentile(d, 99);
+    out[i].max_duration_us = d.back();
+  }
+  return out;
+}
+
+Result<std::vector<UsageRecord>> recent_usage(const std::string& data_dir,
+                                              const std::string& function, int limit) {
+  auto db = open_db(data_dir);
+  if (!db) return db.error();
+  sqlite3_stmt* q = nullptr;
+  const std::string sql =
+      std::string(
+          "SELECT ts_ms, function, version, request_id, arch, memory_mb, duration_us, billed_ms,"
+          " init_us, max_memory_mb, status, cost_pico, request_pico FROM usage") +
+      (function.empty() ? "" : " WHERE function = ?2") + " ORDER BY ts_ms DESC LIMIT ?1";
+  sqlite3_prepare_v2(*db, sql.c_str(), -1, &q, nullptr);
+  sqlite3_bind_int(q, 1, std::max(0, limit));
+  if (!function.empty()) sqlite3_bind_text(q, 2, function.c_str(), -1, SQLITE_TRANSIENT);
+  auto text = [q](int col) {
+    const auto* t = sqlite3_column_text(q, col);
+    return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+  };
+  std::vector<UsageRecord> out;
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    UsageRecord r;
+    r.timestamp_ms = sqlite3_column_int64(q, 0);
+    r.function = text(1);
+    r.version = text(2);
+    r.request_id = text(3);
+    r.arch = text(4);
+    r.memory_mb = sqlite3_column_int(q, 5);
+    r.duration_us = sqlite3_column_int64(q, 6);
+    r.billed_ms = sqlite3_column_int64(q, 7);
+    r.init_us = sqlite3_column_int64(q, 8);
+    r.max_memory_used_mb = sqlite3_column_int(q, 9);
+    r.status = text(10);
+    r.cost_pico = sqlite3_column_int64(q, 11);
+    r.request_pico = sqlite3_column_int64(q, 12);
+    out.push_back(std::move(r));
+  }
   sqlite3_finalize(q);
   sqlite3_close(*db);
   return out;

@@ -91,7 +91,8 @@ struct UsageSummary {
 Result<std::vector<UsageSummary>> summarize_usage(const std::string& data_dir,
                                                   const std::string& function, int64_t since_ms);
 
-// One function's figures for one minute (minute_ms = start of the minute, epoch ms).
+// One function's figures for one minute (minute_ms = start of the minute, epoch ms); also
+// one bucket of usage_series (minute_ms = start of the bucket).
 struct MinuteBucket {
   std::string function;
   int64_t minute_ms = 0;
@@ -102,12 +103,26 @@ struct MinuteBucket {
   int64_t cost_pico = 0;
   int64_t p50_duration_us = 0;
   int64_t p95_duration_us = 0;
+  int64_t p99_duration_us = 0;
   int64_t max_duration_us = 0;
 };
 
 // Per-function per-minute aggregation since `since_ms`, ordered by function then minute.
 Result<std::vector<MinuteBucket>> usage_per_minute(const std::string& data_dir,
                                                    const std::string& function, int64_t since_ms);
+
+// One function's (or, with function "", all functions') usage in fixed buckets of `step_ms`
+// (aligned to multiples of step_ms since the epoch) covering [since_ms, until_ms): every bucket
+// is present, empty ones with zeros, so a chart's x axis is regular. kInvalidArgument when
+// step_ms <= 0, until_ms < since_ms or more than kMaxSeriesBuckets buckets would result.
+inline constexpr int64_t kMaxSeriesBuckets = 10'000;
+Result<std::vector<MinuteBucket>> usage_series(const std::string& data_dir,
+                                               const std::string& function, int64_t since_ms,
+                                               int64_t until_ms, int64_t step_ms);
+
+// The newest `limit` records of `function` ("" = any), newest first (console).
+Result<std::vector<UsageRecord>> recent_usage(const std::string& data_dir,
+                                              const std::string& function, int limit);
 
 // Nearest-rank percentile (p in 0..100) of a sorted vector; 0 when empty.
 int64_t percentile(const std::vector<int64_t>& sorted, int p);

@@ -257,9 +257,9 @@ class AsyncInvokeTest(ServerTestCase):
 class AsyncRestartTest(ServerTestCase):
     """kill -9 during a burst of accepted events; after a restart every one is delivered."""
 
-    EVENTS = 2000
+    EVENTS = 10000
     THREADS = 8
-    # One delivery at a time, 5 ms each: acceptance outruns delivery, so the kill leaves a
+    # One delivery at a time, 1 ms each: acceptance outruns delivery, so the kill leaves a
     # backlog in async.db (and usually one event in flight).
     server_args = ["--no-isolation", "--async-max-in-flight", "1"]
 
@@ -281,7 +281,7 @@ class AsyncRestartTest(ServerTestCase):
                         next_id[0] += 1
                     if i >= self.EVENTS:
                         return
-                    ev = {"action": "append", "path": out, "id": "e%05d" % i, "ms": 5}
+                    ev = {"action": "append", "path": out, "id": "e%05d" % i, "ms": 1}
                     try:
                         r = client.invoke(FunctionName=name, InvocationType="Event",
                                           Payload=json.dumps(ev))

@@ -2,6 +2,7 @@
 invocations, `lambdad tune` over a few memory sizes, and GET /metrics counters."""
 
 import base64
+import json
 import os
 import re
 import subprocess
@@ -113,6 +114,19 @@ class CostTest(ServerTestCase):
             html = f.read()
         self.assertIn("<svg", html)
         self.assertEqual(html.count('class="cost"'), 3)
+        # The result is stored on the server for the web console (GET /lambdad/tune/NAME).
+        self.assertIn("console: %s/console#fn=%s" % (self.server.endpoint, name), out)
+        status, _, body = self.raw("GET", "/lambdad/tune/" + name)
+        self.assertEqual(status, 200, body)
+        stored = json.loads(body)
+        self.assertEqual(stored["function"], name)
+        self.assertEqual([r["memoryMb"] for r in stored["rows"]], [128, 256, 512])
+        for r in stored["rows"]:
+            self.assertAlmostEqual(r["costPerMillionPico"] / 1e12,
+                                   float(table[str(r["memoryMb"])]["USD_PER_1M"]), delta=1e-6)
+        for label in ("cheapest", "fastest", "balanced"):
+            self.assertEqual(str(stored[label]), re.search(r"^%s: (\d+) MB$" % label, out,
+                                                           re.M).group(1))
         cfg = self.wait_active(name)
         self.assertEqual(cfg["MemorySize"], 192)
         self.assertEqual(cfg["Timeout"], 10)

@@ -121,6 +121,105 @@ TEST(AggregationTest, PerFunctionPerMinute) {
                                    compute_cost_pico(30, 512, "x86_64", Prices{}) + 3 * 200'000);
 }
 
+TEST(AggregationTest, SeriesHasEveryBucketWithPercentilesAndCost) {
+  const std::string dir = temp_dir();
+  const int64_t minute = 1'700'000'040'000;  // a multiple of 60 s and of 120 s
+  {
+    auto r = UsageRecorder::open(dir);
+    ASSERT_TRUE(r.ok());
+    // Minute 0: 100 invocations of 1..100 ms, the first cold, every tenth an error.
+    for (int i = 1; i <= 100; ++i)
+      (*r)->record(rec(minute + i * 100, "f", i, i == 1, i % 10 == 0 ? "error" : "ok"));
+    // Minute 1: nothing. Minute 2: one of 7 ms; another function in the same minute.
+    (*r)->record(rec(minute + 120'000 + 5, "f", 7, false, "ok"));
+    (*r)->record(rec(minute + 120'000 + 6, "g", 50, true, "timeout"));
+    // Before the range: not counted.
+    (*r)->record(rec(minute - 1, "f", 99, false, "ok"));
+    (*r)->flush();
+  }
+  auto s = usage_series(dir, "f", minute + 30'000, minute + 180'000, 60'000);
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  ASSERT_EQ(s->size(), 3u);  // the start is floored to its bucket
+  const auto& b0 = (*s)[0];
+  EXPECT_EQ(b0.minute_ms, minute);
+  EXPECT_EQ(b0.invocations, 100);
+  EXPECT_EQ(b0.errors, 10);
+  EXPECT_EQ(b0.cold_starts, 1);
+  EXPECT_EQ(b0.p50_duration_us, 50'000);
+  EXPECT_EQ(b0.p95_duration_us, 95'000);
+  EXPECT_EQ(b0.p99_duration_us, 99'000);
+  EXPECT_EQ(b0.max_duration_us, 100'000);
+  EXPECT_EQ(b0.gb_ms_x1024, 5050 * 512);
+  int64_t cost = 0;
+  for (int i = 1; i <= 100; ++i) cost += compute_cost_pico(i, 512, "x86_64", Prices{}) + 200'000;
+  EXPECT_EQ(b0.cost_pico, cost);
+  EXPECT_EQ((*s)[1].minute_ms, minute + 60'000);
+  EXPECT_EQ((*s)[1].invocations, 0);
+  EXPECT_EQ((*s)[1].p99_duration_us, 0);
+  EXPECT_EQ((*s)[2].invocations, 1);
+  EXPECT_EQ((*s)[2].p50_duration_us, 7'000);
+  EXPECT_EQ((*s)[2].p99_duration_us, 7'000);
+
+  // All functions, two-minute steps: minute 2 holds f and g.
+  auto all = usage_series(dir, "", minute, minute + 240'000, 120'000);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].invocations, 100);
+  EXPECT_EQ((*all)[1].invocations, 2);
+  EXPECT_EQ((*all)[1].errors, 1);
+  EXPECT_EQ((*all)[1].cold_starts, 1);
+  EXPECT_EQ((*all)[1].p50_duration_us, 7'000);
+  EXPECT_EQ((*all)[1].max_duration_us, 50'000);
+
+  // Per-minute aggregation carries p99 too.
+  auto m = usage_per_minute(dir, "f", minute);
+  ASSERT_TRUE(m.ok());
+  ASSERT_EQ(m->size(), 2u);
+  EXPECT_EQ((*m)[0].p99_duration_us, 99'000);
+
+  EXPECT_FALSE(usage_series(dir, "f", minute, minute + 60'000, 0).ok());
+  EXPECT_FALSE(usage_series(dir, "f", minute, minute - 1, 60'000).ok());
+  EXPECT_FALSE(usage_series(dir, "f", 0, (kMaxSeriesBuckets + 1) * int64_t(60'000), 60'000).ok());
+  auto empty = usage_series(dir, "f", minute, minute, 60'000);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST(AggregationTest, RecentUsageIsNewestFirstAndBounded) {
+  const std::string dir = temp_dir();
+  {
+    auto r = UsageRecorder::open(dir);
+    ASSERT_TRUE(r.ok());
+    for (int i = 0; i < 5; ++i) {
+      UsageRecord u = rec(1'000 + i, "f", 10 + i, i == 0, "ok");
+      u.request_id = "req-" + std::to_string(i);
+      u.max_memory_used_mb = 20 + i;
+      (*r)->record(u);
+    }
+    (*r)->record(rec(2'000, "other", 1, false, "error"));
+    (*r)->flush();
+  }
+  auto recent = recent_usage(dir, "f", 3);
+  ASSERT_TRUE(recent.ok());
+  ASSERT_EQ(recent->size(), 3u);
+  EXPECT_EQ((*recent)[0].request_id, "req-4");
+  EXPECT_EQ((*recent)[0].duration_us, 14'000);
+  EXPECT_EQ((*recent)[0].billed_ms, 14);
+  EXPECT_EQ((*recent)[0].max_memory_used_mb, 24);
+  EXPECT_EQ((*recent)[0].memory_mb, 512);
+  EXPECT_EQ((*recent)[0].init_us, 0);
+  EXPECT_EQ((*recent)[2].request_id, "req-2");
+  auto all = recent_usage(dir, "f", 100);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 5u);
+  EXPECT_EQ(all->back().init_us, 5000);
+  auto any = recent_usage(dir, "", 1);
+  ASSERT_TRUE(any.ok());
+  ASSERT_EQ(any->size(), 1u);
+  EXPECT_EQ((*any)[0].function, "other");
+  EXPECT_EQ((*any)[0].status, "error");
+}
+
 TEST(RetentionTest, DropsOldRowsAndKeepsTheNewestMaxRows) {
   const std::string dir = temp_dir();
   const int64_t now = now_ms();
