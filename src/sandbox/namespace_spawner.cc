@@ -46,6 +46,7 @@ int child_entry(void* plan) { child::run(*static_cast<const child::ChildPlan*>(p
 // an install's bin/), else one directory up (build/bench/...). An O_PATH fd >= 10.
 Result<UniqueFd> open_init() {
   std::vector<std::string> candidates;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read once at startup; lambdad never calls setenv
   if (const char* env = std::getenv("LAMBDAD_SANDBOX_INIT")) candidates.emplace_back(env);
   char self[4096];
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
