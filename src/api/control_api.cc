@@ -1,5 +1,6 @@
 #include "api/control_api.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <exception>
 #include <functional>
@@ -484,6 +485,17 @@ std::optional<HttpResponse> decode_zip(const std::string& b64, std::string& zip)
 
 // ---- operations --------------------------------------------------------------------------
 
+// lambdad's own tag choosing a function's network (invoke::kNetworkTag; this library does not
+// link the invoker): "host" or "isolated". Other values are InvalidParameterValueException.
+constexpr std::string_view kNetworkTag = "lambdad:network";
+
+std::optional<HttpResponse> check_network_tag(const std::map<std::string, std::string>& tags) {
+  const auto it = tags.find(std::string(kNetworkTag));
+  if (it == tags.end() || it->second == "host" || it->second == "isolated") return std::nullopt;
+  return invalid_parameter("Tag " + std::string(kNetworkTag) +
+                           " must be 'host' or 'isolated', not '" + it->second + "'.");
+}
+
 HttpResponse create_function(const Context& ctx, const HttpRequest& request) {
   json::object body;
   if (auto bad = parse_body(request.body, body)) return *bad;
@@ -518,6 +530,8 @@ HttpResponse create_function(const Context& ctx, const HttpRequest& request) {
   if (package_type && *package_type != "Zip" && *package_type != "Image")
     errors.add("packageType", *package_type, enum_constraint({"Zip", "Image"}));
   if (auto bad = check_config_semantics(in, errors)) return *bad;
+  if (tags)
+    if (auto bad = check_network_tag(*tags)) return *bad;
 
   if (package_type == "Image")
     return invalid_parameter("PackageType Image is not supported by lambdad; use Zip.");
@@ -722,12 +736,15 @@ HttpResponse tag_resource(const Context& ctx, const HttpRequest& request,
     errors.add_missing("tags");
     return validation_error(errors);
   }
+  if (auto bad = check_network_tag(*tags)) return *bad;
   FunctionRecord updated;
   auto mutate = [&tags](FunctionRecord& fn) {
     for (const auto& [k, v] : *tags) fn.tags[k] = v;
   };
   if (auto bad = update_function(ctx, target.name, std::nullopt, mutate, false, updated))
     return *bad;
+  // Not a change of the function, but the invoker must learn the new network mode.
+  if (tags->count(std::string(kNetworkTag))) notify_upserted(ctx, updated);
   return empty_response(204);
 }
 
@@ -748,6 +765,7 @@ HttpResponse untag_resource(const Context& ctx, const std::string& label, const 
   };
   if (auto bad = update_function(ctx, target.name, std::nullopt, mutate, false, updated))
     return *bad;
+  if (std::find(keys.begin(), keys.end(), kNetworkTag) != keys.end()) notify_upserted(ctx, updated);
   return empty_response(204);
 }
 

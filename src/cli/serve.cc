@@ -5,6 +5,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <iostream>
 
@@ -99,7 +100,16 @@ int serve(Args& args) {
       isolation = false;
     else if (a == "--freeze-idle")
       isolation_opt.freeze_idle = true;
-    else if (a == "--async-retry-base-ms")
+    else if (a == "--network") {
+      const std::string v = value();
+      auto n = invoke::parse_network(v);
+      if (!n) {
+        std::fprintf(stderr, "lambdad serve: --network wants host or isolated, not '%s'\n",
+                     v.c_str());
+        return 2;
+      }
+      iopt.default_network = *n;
+    } else if (a == "--async-retry-base-ms")
       aopt.retry_base = std::chrono::milliseconds(std::stoll(value()));
     else if (a == "--async-max-in-flight")
       aopt.max_in_flight_per_function = std::stoi(value());
@@ -112,7 +122,8 @@ int serve(Args& args) {
                    "usage: lambdad serve [--listen HOST:PORT] [--data-dir DIR] "
                    "[--max-environments N] [--max-environments-per-function N] [--max-queue N] "
                    "[--idle-timeout SECONDS] [--init-timeout SECONDS] [--region R]\n"
-                   "       [--no-isolation] [--freeze-idle] [--async-retry-base-ms MS] "
+                   "       [--no-isolation] [--freeze-idle] [--network host|isolated] "
+                   "[--async-retry-base-ms MS] "
                    "[--async-max-in-flight N] [--insecure] [--api-listen HOST:PORT]\n"
                    "       [--price-x86 $/GB-s] [--price-arm $/GB-s] [--price-request $] "
                    "(defaults: %s)\n"
@@ -187,6 +198,18 @@ int serve(Args& args) {
   } else {
     spawner = sandbox::make_process_spawner();
   }
+  if (iopt.default_network == sandbox::Network::kIsolated &&
+      !spawner->supports_isolated_network()) {
+    std::fprintf(stderr,
+                 "lambdad serve: --network isolated needs network namespaces; sandbox: %s\n",
+                 spawner->describe().c_str());
+    return 2;
+  }
+  // The sandbox uid must not read the registry (environment variables), logs or packages:
+  // nothing it needs is in the data dir (its code is bind-mounted at /var/task).
+  if (spawner->runs_as_other_user() && ::chmod(data_dir.c_str(), 0700) != 0)
+    std::fprintf(stderr, "lambdad: %s\n",
+                 Error::from_errno(errno, "chmod 0700 " + data_dir).message().c_str());
   iopt.packages_root = data_dir + "/packages";
 
   metering::Metrics metrics;
@@ -259,11 +282,15 @@ int serve(Args& args) {
     return metrics.render(g);
   };
   const std::string isolation_text = spawner->describe();
-  sopt.status_json = [&invoker, &verifier, &isolation_text, &data_dir, queue_ptr = queue->get(),
-                      scheduler_ptr = scheduler->get()] {
+  const bool net_ok = spawner->supports_isolated_network();
+  sopt.status_json = [&invoker, &verifier, &isolation_text, &data_dir, net_ok,
+                      queue_ptr = queue->get(), scheduler_ptr = scheduler->get()] {
     boost::json::object o;
     o["version"] = LAMBDAD_VERSION;
     o["isolation"] = isolation_text;
+    o["networkDefault"] =
+        invoker.options().default_network == sandbox::Network::kIsolated ? "isolated" : "host";
+    o["networkIsolatedAvailable"] = net_ok;
     o["dataDir"] = data_dir;
     o["auth"] = verifier.enabled() ? "sigv4" : "none";
     const invoke::Stats st = invoker.stats();

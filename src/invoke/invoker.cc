@@ -128,6 +128,7 @@ struct Environment final : runtime_api::Handler {
   std::shared_ptr<FunctionState> fn;
   uint64_t id;
   int64_t generation = 0;
+  sandbox::Network network = sandbox::Network::kHost;
   std::shared_ptr<const registry::FunctionRecord> config;
   State state = State::kStarting;
   sandbox::Child child;
@@ -215,6 +216,20 @@ struct Invoker::Impl {
       env.finishing = false;
       env.fn->finishing--;
     }
+  }
+  // The network mode of `fn`'s environments: from $LATEST's tags (tags belong to the function,
+  // not to a version), else the pool's own record, else the server default.
+  sandbox::Network network_of(const FunctionState& fn) const {
+    const auto latest = functions.find(fn.config->name);
+    const auto& tags =
+        latest != functions.end() && latest->second->config && !latest->second->removed
+            ? latest->second->config->tags
+            : fn.config->tags;
+    return network_for(tags, opt.default_network);
+  }
+  // An environment of an older configuration (or network mode): drained, not reused.
+  bool stale(const Environment& env) const {
+    return env.generation != env.fn->config->generation || env.network != network_of(*env.fn);
   }
   std::string task_root(const registry::FunctionRecord& r) const {
     return opt.packages_root + "/" + r.package_id + "/tree";
@@ -410,8 +425,7 @@ void Invoker::Impl::dispatch(const std::shared_ptr<FunctionState>& fn,
   while (!fn->idle.empty()) {
     Environment* env = fn->idle.back();
     fn->idle.pop_back();
-    if (env->state != Environment::State::kIdle || env->generation != fn->config->generation)
-      continue;
+    if (env->state != Environment::State::kIdle || stale(*env)) continue;
     assign(*env, std::move(inv));
     return;
   }
@@ -479,20 +493,33 @@ bool Invoker::Impl::spawn(const std::shared_ptr<FunctionState>& fn) {
   auto env = std::make_unique<Environment>(*this, fn, next_env_id++);
   env->config = cfg;
   env->generation = cfg->generation;
+  env->network = network_of(*fn);
   env->log_stream = log_stream_name(cfg->version);
-  auto ep = runtime_api::Endpoint::start(io, *env);
-  if (!ep) {
+  const bool isolated_net = env->network == sandbox::Network::kIsolated;
+  auto fail_front = [&fn](const std::string& message) {
     auto inv = std::move(fn->queue.front());
     fn->queue.pop_front();
     InvokeResult r;
     r.status = 500;
     r.error_type = "ServiceException";
-    r.error_message = ep.error().message();
+    r.error_message = message;
     r.request_id = inv->req.request_id;
     inv->done(std::move(r));
-    return false;
+  };
+  if (isolated_net && !spawner.supports_isolated_network()) {
+    fail_front("Function " + cfg->name + " asks for network mode 'isolated' (tag " + kNetworkTag +
+               "), which this server cannot provide: " + spawner.describe());
+    return !fn->queue.empty();
   }
-  env->endpoint = std::move(*ep);
+  if (!isolated_net) {
+    // Host network: our own loopback port. (Isolated: the sandbox's listener, after spawn.)
+    auto ep = runtime_api::Endpoint::start(io, *env);
+    if (!ep) {
+      fail_front(ep.error().message());
+      return false;
+    }
+    env->endpoint = std::move(*ep);
+  }
 
   const std::string root = task_root(*cfg);
   sandbox::SpawnSpec spec;
@@ -500,6 +527,7 @@ bool Invoker::Impl::spawn(const std::shared_ptr<FunctionState>& fn) {
   spec.working_dir = root;
   spec.memory_mb = cfg->memory_mb;
   spec.ephemeral_mb = cfg->ephemeral_mb;
+  spec.network = env->network;
   const std::string sandbox_root = spawner.task_root_in_sandbox(root);
   auto add = [&spec](const std::string& k, const std::string& v) {
     spec.env.push_back(k + "=" + v);
@@ -511,7 +539,8 @@ bool Invoker::Impl::spawn(const std::shared_ptr<FunctionState>& fn) {
                              sandbox_root + ":" + sandbox_root + "/lib:/opt/lib");
   add("LANG", "en_US.UTF-8");
   add("TZ", ":UTC");
-  add("AWS_LAMBDA_RUNTIME_API", env->endpoint->address());
+  add("AWS_LAMBDA_RUNTIME_API",
+      isolated_net ? std::string(sandbox::kIsolatedRuntimeApi) : env->endpoint->address());
   add("_HANDLER", cfg->handler);
   add("LAMBDA_TASK_ROOT", sandbox_root);
   add("LAMBDA_RUNTIME_DIR", "/var/runtime");
@@ -549,6 +578,19 @@ bool Invoker::Impl::spawn(const std::shared_ptr<FunctionState>& fn) {
     return !fn->queue.empty();  // let the next queued one try (it will fail the same way)
   }
   env->child = std::move(*child);
+  if (isolated_net) {
+    auto ep = runtime_api::Endpoint::adopt(io, *env, std::move(env->child.runtime_listener),
+                                           sandbox::kIsolatedRuntimeApi);
+    if (!ep) {
+      ::kill(env->child.pid, SIGKILL);
+      ::waitpid(env->child.pid, nullptr, 0);
+      fail_front(ep.error().message());
+      return false;
+    }
+    env->endpoint = std::move(*ep);
+  } else if (env->child.uid) {
+    env->endpoint->restrict_peer_uid(*env->child.uid);
+  }
   env->pidfd_sd.assign(env->child.pidfd.get());
   env->out_sd.assign(env->child.stdout_fd.get());
   env->err_sd.assign(env->child.stderr_fd.get());
@@ -597,7 +639,7 @@ void Invoker::Impl::became_ready(Environment& env) {
   env.answered = false;
   env.state = Environment::State::kIdle;
   env.idle_since = Clock::now();
-  if (fn->removed || stopping || env.generation != fn->config->generation) {
+  if (fn->removed || stopping || stale(env)) {
     kill(env);
     maybe_spawn(fn);
     return;
@@ -884,6 +926,19 @@ void Invoker::Impl::schedule_reaper() {
 
 // ---------------------------------------------------------------- Invoker
 
+std::optional<sandbox::Network> parse_network(std::string_view value) {
+  if (value == "host") return sandbox::Network::kHost;
+  if (value == "isolated") return sandbox::Network::kIsolated;
+  return std::nullopt;
+}
+
+sandbox::Network network_for(const std::map<std::string, std::string>& tags,
+                             sandbox::Network fallback) {
+  const auto it = tags.find(kNetworkTag);
+  if (it == tags.end()) return fallback;
+  return parse_network(it->second).value_or(fallback);
+}
+
 Invoker::Invoker(asio::io_context& io, sandbox::Spawner& spawner, metering::LogSink& logs,
                  metering::UsageRecorder* usage, Options options)
     : options_(std::move(options)) {
@@ -896,17 +951,28 @@ Invoker::~Invoker() { shutdown(); }
 void Invoker::upsert(registry::FunctionRecord record) {
   auto& fn = impl_->functions[pool_key(record.name, record.version)];
   if (!fn || fn->removed) fn = std::make_shared<FunctionState>();
-  const bool changed = !fn->config || fn->config->generation != record.generation;
+  const bool changed = !fn->config || fn->config->generation != record.generation ||
+                       network_for(fn->config->tags, options_.default_network) !=
+                           network_for(record.tags, options_.default_network);
+  const std::string name = record.name;
   fn->config = std::make_shared<const registry::FunctionRecord>(std::move(record));
-  if (changed) {
+  if (!changed) return;
+  // A new network mode on $LATEST's tags applies to every version's pool.
+  std::vector<std::shared_ptr<FunctionState>> pools{fn};
+  if (fn->config->version == "$LATEST")
+    for (auto& [key, other] : impl_->functions)
+      if (other != fn && other->config && other->config->name == name) pools.push_back(other);
+  for (auto& pool : pools) {
     std::vector<Environment*> old;
-    for (Environment* e : fn->idle)
-      if (e->generation != fn->config->generation) old.push_back(e);
+    for (Environment* e : pool->idle)
+      if (impl_->stale(*e)) old.push_back(e);
     for (Environment* e : old) impl_->kill(*e);
-    for (auto& e : fn->envs)
-      if (e->state == Environment::State::kStarting && e->generation != fn->config->generation)
-        impl_->kill(*e);
-    impl_->maybe_spawn(fn);
+    std::vector<Environment*> starting;
+    for (auto& e : pool->envs)
+      if (e->state == Environment::State::kStarting && impl_->stale(*e))
+        starting.push_back(e.get());
+    for (Environment* e : starting) impl_->kill(*e);
+    impl_->maybe_spawn(pool);
   }
 }
 

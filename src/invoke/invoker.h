@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "metering/billing.h"
 #include "metering/log_sink.h"
@@ -23,6 +24,18 @@
 #include "sandbox/spawner.h"
 
 namespace lambdad::invoke {
+
+// Per-function network mode: the function tag `lambdad:network` = `host` | `isolated` (Lambda has
+// no such field; a tag survives Get*/ListTags and any AWS client can set it). Without the tag,
+// Options::default_network (`lambdad serve --network`). Changing it drains the function's
+// environments like a configuration update.
+inline constexpr const char* kNetworkTag = "lambdad:network";
+// nullopt when `value` is neither "host" nor "isolated".
+std::optional<sandbox::Network> parse_network(std::string_view value);
+// The mode the function's tags ask for, else `fallback` (an invalid tag value also falls back;
+// the control API rejects those).
+sandbox::Network network_for(const std::map<std::string, std::string>& tags,
+                             sandbox::Network fallback);
 
 struct Options {
   std::string region = "us-east-1";
@@ -35,6 +48,7 @@ struct Options {
   std::chrono::milliseconds init_timeout{std::chrono::seconds(10)};
   metering::Prices prices;
   metering::Metrics* metrics = nullptr;  // /metrics counters; updated on the io thread
+  sandbox::Network default_network = sandbox::Network::kHost;
 };
 
 struct InvokeRequest {

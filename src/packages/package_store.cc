@@ -474,6 +474,10 @@ Result<PackageStore> PackageStore::open(const std::string& data_dir, Limits limi
       return Error{Code::kInternal, ec.value(),
                    "create " + (fs::path(data_dir) / sub).string() + "; check the data dir"};
     }
+    // Only the server walks the store: a sandbox sees its own tree at /var/task (bind-mounted
+    // as root before the uid drop), never another function's code through this path.
+    if (::chmod((fs::path(data_dir) / sub).c_str(), 0700) != 0)
+      return Error::from_errno(errno, "chmod 0700 " + (fs::path(data_dir) / sub).string());
   }
   return PackageStore(data_dir, limits);
 }

@@ -10,10 +10,12 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include "common/encoding.h"
 #include "runtime_api/linger.h"
+#include "runtime_api/peer.h"
 
 namespace lambdad::runtime_api {
 
@@ -29,6 +31,7 @@ struct Endpoint::State {
   Handler* handler = nullptr;  // nullptr once stopped
   tcp::acceptor acceptor;
   std::set<tcp::socket*> sockets;
+  std::optional<uid_t> peer_uid;  // when set, other peers are dropped at accept
 };
 
 namespace {
@@ -208,6 +211,16 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Endpoint::State> st) {
   for (;;) {
     auto [ec, sock] = co_await st->acceptor.async_accept(kTuple);
     if (ec || st->handler == nullptr) co_return;
+    if (st->peer_uid) {
+      beast::error_code e1, e2;
+      const auto local = sock.local_endpoint(e1);
+      const auto remote = sock.remote_endpoint(e2);
+      const auto owner = e1 || e2 ? std::nullopt : loopback_peer_uid(local.port(), remote.port());
+      if (owner != st->peer_uid) {
+        sock.close(e1);  // another environment (or anyone else): not this one's Runtime API
+        continue;
+      }
+    }
     sock.set_option(tcp::no_delay(true));
     asio::co_spawn(st->io, session(st, std::move(sock)), asio::detached);
   }
@@ -231,7 +244,26 @@ Result<std::unique_ptr<Endpoint>> Endpoint::start(asio::io_context& io, Handler&
   return e;
 }
 
+Result<std::unique_ptr<Endpoint>> Endpoint::adopt(asio::io_context& io, Handler& handler,
+                                                  UniqueFd listener, std::string address) {
+  auto st = std::make_shared<State>(io);
+  st->handler = &handler;
+  beast::error_code ec;
+  st->acceptor.assign(tcp::v4(), listener.get(), ec);
+  if (ec) return Error::make(Code::kInternal, "runtime API listener: " + ec.message());
+  listener.release();
+  std::unique_ptr<Endpoint> e(new Endpoint());
+  e->address_ = std::move(address);
+  e->state_ = st;
+  asio::co_spawn(io, accept_loop(st), asio::detached);
+  return e;
+}
+
 Endpoint::~Endpoint() { stop(); }
+
+void Endpoint::restrict_peer_uid(uid_t uid) {
+  if (state_) state_->peer_uid = uid;
+}
 
 void Endpoint::stop() {
   if (!state_ || state_->handler == nullptr) return;

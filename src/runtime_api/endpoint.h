@@ -1,9 +1,13 @@
 // The Runtime API (/2018-06-01/runtime/...) served to ONE execution environment.
 // Each environment gets its own listener on 127.0.0.1:<ephemeral port>, so no
-// environment can see, take or answer another's invocation: the port is the identity.
+// environment can see, take or answer another's invocation: the port is the identity. An
+// environment with an isolated network has its listener inside its own network namespace
+// (127.0.0.1:9001 there), unreachable from the host and from other environments.
 // Thread rules: everything runs on the io thread that owns the io_context; the Handler is
 // called on that thread and must not block.
 #pragma once
+
+#include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
@@ -13,6 +17,7 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "common/unique_fd.h"
 
 namespace lambdad::runtime_api {
 
@@ -57,6 +62,11 @@ class Endpoint {
  public:
   // Listens on 127.0.0.1:0. The handler must outlive the endpoint or call stop() first.
   static Result<std::unique_ptr<Endpoint>> start(boost::asio::io_context& io, Handler& handler);
+  // Serves on `listener`, a TCP socket already bound and listening (an isolated environment's
+  // socket, created inside its network namespace); takes ownership. `address` is what the
+  // environment sees ("127.0.0.1:9001").
+  static Result<std::unique_ptr<Endpoint>> adopt(boost::asio::io_context& io, Handler& handler,
+                                                 UniqueFd listener, std::string address);
   ~Endpoint();  // stops
   Endpoint(const Endpoint&) = delete;
   Endpoint& operator=(const Endpoint&) = delete;
@@ -65,6 +75,9 @@ class Endpoint {
   const std::string& address() const { return address_; }
   // Closes the listener and every connection; the handler is not called again.
   void stop();
+  // From now on, accept only connections whose peer socket is owned by `uid` (peer.h); others
+  // are closed unread. For host-network environments, whose port any local process can reach.
+  void restrict_peer_uid(uid_t uid);
 
   struct State;
 

@@ -16,7 +16,6 @@
 namespace lambdad::sandbox {
 namespace {
 
-constexpr const char* kRoot = "/sys/fs/cgroup";
 constexpr int64_t kMbPerVcpu = 1769;
 
 std::string read_text(const std::string& path) {
@@ -118,16 +117,17 @@ std::optional<int64_t> keyed_value(const std::string& text, const std::string& k
   return std::nullopt;
 }
 
-Result<std::unique_ptr<CgroupManager>> CgroupManager::open() {
+Result<std::unique_ptr<CgroupManager>> CgroupManager::open(
+    const std::string& root, const std::optional<std::string>& proc_self_cgroup) {
   auto m = std::make_unique<CgroupManager>();
   m->host_cores_ = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const std::string self = read_text("/proc/self/cgroup");
+  const std::string self = proc_self_cgroup ? *proc_self_cgroup : read_text("/proc/self/cgroup");
   struct stat st {};
-  if (::stat((std::string(kRoot) + "/cgroup.controllers").c_str(), &st) == 0) {
+  if (::stat((root + "/cgroup.controllers").c_str(), &st) == 0) {
     m->version_ = CgroupVersion::kV2;
     const auto own = own_cgroup_path(self, "");
     if (!own) return Error::make(Code::kUnavailable, "no cgroup v2 entry in /proc/self/cgroup");
-    const std::string dir = std::string(kRoot) + (*own == "/" ? "" : *own);
+    const std::string dir = root + (*own == "/" ? "" : *own);
     const std::string want = "+memory +cpu +pids";
     if (!write_text(dir + "/cgroup.subtree_control", want)) {
       // "No internal processes": move ourselves into a leaf, then delegate.
@@ -144,13 +144,18 @@ Result<std::unique_ptr<CgroupManager>> CgroupManager::open() {
     return m;
   }
   m->version_ = CgroupVersion::kV1;
+  // Every controller must be there before anything is created.
+  std::vector<std::string> dirs;
   for (const char* c : {"memory", "cpu", "pids", "freezer"}) {
     const auto own = own_cgroup_path(self, c);
     if (!own) return Error::make(Code::kUnavailable, std::string("no v1 cgroup for ") + c);
     // The hierarchy may be mounted under a joint name such as cpu,cpuacct.
-    std::string mount = std::string(kRoot) + "/" + c;
-    if (::stat(mount.c_str(), &st) != 0) mount = std::string(kRoot) + "/cpu,cpuacct";
-    auto base = server_base(mount + (*own == "/" ? "" : *own) + "/lambdad");
+    std::string mount = root + "/" + c;
+    if (::stat(mount.c_str(), &st) != 0) mount = root + "/cpu,cpuacct";
+    dirs.push_back(mount + (*own == "/" ? "" : *own) + "/lambdad");
+  }
+  for (const auto& dir : dirs) {
+    auto base = server_base(dir);
     if (!base) return base.error();
     m->bases_.push_back(*base);
   }
@@ -240,7 +245,8 @@ bool Cgroup::set_frozen(bool frozen) {
     if (!freeze_.valid()) return false;
   }
   const std::string_view text = v2 ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED");
-  return ::write(freeze_.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  // At offset 0: cgroupfs ignores the offset, a plain file (tests) is overwritten.
+  return ::pwrite(freeze_.get(), text.data(), text.size(), 0) == static_cast<ssize_t>(text.size());
 }
 
 }  // namespace lambdad::sandbox

@@ -1,5 +1,6 @@
 // Cgroups for execution environments, v1 (one hierarchy per controller) and v2 (unified).
-// The limit math is pure and unit-tested; CgroupManager touches /sys/fs/cgroup.
+// The limit math is pure and unit-tested; CgroupManager touches /sys/fs/cgroup (or the root a
+// test passes: a fake tree of plain files in a temp dir, see tests/unit/sandbox/cgroup_test.cc).
 // Thread rules: CgroupManager is used from the io thread only; Cgroup is owned by one Child.
 #pragma once
 
@@ -15,6 +16,8 @@
 namespace lambdad::sandbox {
 
 enum class CgroupVersion { kNone, kV1, kV2 };
+
+inline constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
 
 struct CgroupLimits {
   int64_t memory_bytes = 0;  // memory.limit_in_bytes / memory.max
@@ -41,10 +44,16 @@ class Cgroup;
 class CgroupManager {
  public:
   // Detects the version and prepares `<own cgroup>/lambdad` in each needed controller.
-  static Result<std::unique_ptr<CgroupManager>> open();
+  // `root` is where the hierarchies are mounted (v2 when `<root>/cgroup.controllers` exists);
+  // `proc_self_cgroup` is the text of /proc/self/cgroup (read when nullopt).
+  static Result<std::unique_ptr<CgroupManager>> open(
+      const std::string& root = kCgroupRoot,
+      const std::optional<std::string>& proc_self_cgroup = std::nullopt);
   ~CgroupManager();  // removes this server's cgroups
   CgroupVersion version() const { return version_; }
   std::string describe() const;
+  // This server's base cgroup directories (v1: memory, cpu, pids, freezer; v2: one).
+  const std::vector<std::string>& bases() const { return bases_; }
   // Creates the environment's cgroup with its limits. The returned Cgroup removes it.
   Result<std::unique_ptr<Cgroup>> create(const std::string& name, int memory_mb);
 
@@ -65,6 +74,8 @@ class Cgroup {
   int64_t oom_kills() const;
   // Freezes or thaws every task of the cgroup; false when the write failed.
   bool set_frozen(bool frozen);
+  // The environment's directories (v1: memory, cpu, pids, freezer; v2: one).
+  const std::vector<std::string>& dirs() const { return dirs_; }
 
  private:
   friend class CgroupManager;

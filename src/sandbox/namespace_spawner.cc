@@ -2,13 +2,18 @@
 // per-environment cgroup; the child side lives in child/child.cc.
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 
 #include "sandbox/cgroup.h"
@@ -20,13 +25,67 @@ namespace lambdad::sandbox {
 namespace {
 
 constexpr const char* kTaskRoot = "/var/task";
-constexpr uid_t kSandboxUid = 993;
+// Each environment runs as its own uid, kSandboxUidBase + (spawn count mod kSandboxUids), so
+// the Runtime API can tell its own runtime's connections from anyone else's (peer.h).
+constexpr uid_t kSandboxUidBase = 100000;
+constexpr uid_t kSandboxUids = 65536;
 constexpr gid_t kSandboxGid = 990;
 
 // Moves fd above the 0-4 range the child rearranges, keeping CLOEXEC.
 UniqueFd high_fd(int fd) {
   UniqueFd low(fd);
   return UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 10));
+}
+
+constexpr const char* kInitName = "lambdad-sandbox-init";
+constexpr size_t kStackSize = 256 * 1024;
+
+int child_entry(void* plan) { child::run(*static_cast<const child::ChildPlan*>(plan)); }
+
+// lambdad-sandbox-init: $LAMBDAD_SANDBOX_INIT, else next to this executable (the build dir and
+// an install's bin/), else one directory up (build/bench/...). An O_PATH fd >= 10.
+Result<UniqueFd> open_init() {
+  std::vector<std::string> candidates;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read once at startup; lambdad never calls setenv
+  if (const char* env = std::getenv("LAMBDAD_SANDBOX_INIT")) candidates.emplace_back(env);
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    std::string dir(self, static_cast<size_t>(n));
+    dir.resize(dir.rfind('/'));
+    candidates.push_back(dir + "/" + kInitName);
+    candidates.push_back(dir.substr(0, dir.rfind('/')) + "/" + kInitName);
+  }
+  for (const auto& path : candidates) {
+    UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
+    if (fd.valid() && ::faccessat(AT_FDCWD, path.c_str(), X_OK, AT_EACCESS) == 0)
+      return UniqueFd(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 10));
+  }
+  return Error::make(Code::kUnavailable, std::string(kInitName) +
+                                             " not found next to this executable (build it, or "
+                                             "set LAMBDAD_SANDBOX_INIT)");
+}
+
+// The one fd the child sent with SCM_RIGHTS on `sock`; kInternal when none arrived.
+Result<UniqueFd> receive_fd(int sock) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  char byte = 0;
+  iovec iov{&byte, 1};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = ::recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return Error::from_errno(errno, "receive the Runtime API listener from the sandbox");
+  const cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (n != 1 || c == nullptr || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+    return Error::make(Code::kInternal, "sandbox sent no Runtime API listener");
+  int fd = -1;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return UniqueFd(fd);
 }
 
 class NamespaceSandbox final : public Sandbox {
@@ -65,11 +124,18 @@ class NamespaceSandbox final : public Sandbox {
 class NamespaceSpawner final : public Spawner {
  public:
   NamespaceSpawner(std::unique_ptr<CgroupManager> cg, std::vector<sock_filter> filter,
-                   IsolationOptions options)
-      : cgroups_(std::move(cg)), filter_(std::move(filter)), options_(options) {
+                   IsolationOptions options, UniqueFd init, void* stack)
+      : cgroups_(std::move(cg)),
+        filter_(std::move(filter)),
+        options_(options),
+        init_(std::move(init)),
+        stack_(stack) {
     prog_.len = static_cast<unsigned short>(filter_.size());
     prog_.filter = filter_.data();
   }
+  ~NamespaceSpawner() override { ::munmap(stack_, kStackSize); }
+  NamespaceSpawner(const NamespaceSpawner&) = delete;
+  NamespaceSpawner& operator=(const NamespaceSpawner&) = delete;
 
   Result<Child> spawn(const SpawnSpec& spec) override {
     struct stat st {};
@@ -91,17 +157,28 @@ class NamespaceSpawner final : public Spawner {
     UniqueFd rep_r(p[0]), rep_w = high_fd(p[1]);
     if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return Error::from_errno(errno, "status pipe");
     UniqueFd stat_r(p[0]), stat_w = high_fd(p[1]);
+    const bool isolated = spec.network == Network::kIsolated;
+    if (isolated && !net_error_.empty())
+      return Error::make(Code::kUnavailable, "network mode 'isolated' unavailable: " + net_error_);
+    UniqueFd chan_r, chan_w;
+    if (isolated) {
+      if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) != 0)
+        return Error::from_errno(errno, "socketpair for the Runtime API listener");
+      chan_r.reset(p[0]);
+      chan_w = high_fd(p[1]);
+    }
 
+    const uint64_t env_no = ++counter_;
     std::unique_ptr<Cgroup> cg;
     if (cgroups_) {
-      auto c = cgroups_->create("env-" + std::to_string(++counter_), spec.memory_mb);
+      auto c = cgroups_->create("env-" + std::to_string(env_no), spec.memory_mb);
       if (!c) return c.error();
       cg = std::move(*c);
     }
 
     char tmp_options[64];
     std::snprintf(tmp_options, sizeof tmp_options, "size=%dm,mode=1777", spec.ephemeral_mb);
-    std::vector<char*> argv{exe.data(), nullptr};
+    std::vector<char*> argv{const_cast<char*>(kInitName), exe.data(), nullptr};
     std::vector<char*> envp;
     envp.reserve(spec.env.size() + 1);
     for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
@@ -120,28 +197,37 @@ class NamespaceSpawner final : public Spawner {
     plan.task_target = kTaskRoot;
     plan.tmp_options = tmp_options;
     plan.executable = exe.c_str();
+    plan.init_fd = init_.get();
     plan.argv = argv.data();
     plan.envp = envp.data();
-    plan.uid = kSandboxUid;
+    const uid_t uid = kSandboxUidBase + static_cast<uid_t>(env_no % kSandboxUids);
+    plan.uid = uid;
     plan.gid = kSandboxGid;
     plan.seccomp = &prog_;
+    plan.listener_channel = isolated ? chan_w.get() : -1;
+    plan.runtime_port = kIsolatedRuntimePort;
 
     int pidfd = -1;
-    clone_args args{};
-    args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD;
-    args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-    args.exit_signal = SIGCHLD;
-    // SAFETY: raw clone3 without CLONE_VM is a fork that skips glibc's atfork handlers; the
-    // child only runs child::run (syscalls, no allocation) and execs or _exits.
-    const long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0) return Error::from_errno(errno, "clone3 for the sandbox");
-    if (pid == 0) child::run(plan);
+    const int flags = CLONE_VM | CLONE_VFORK | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
+                      CLONE_NEWUTS | CLONE_PIDFD | (isolated ? CLONE_NEWNET : 0) | SIGCHLD;
+    // SAFETY: like posix_spawn, the child shares our memory (CLONE_VM) on its own stack and we
+    // are suspended until it execs the init or exits (CLONE_VFORK), so the server's address
+    // space is never copied. It runs child::run only: raw syscalls on its stack, no allocation.
+    // Signals stay blocked across the clone so no handler of ours runs in the child.
+    sigset_t all, old_mask;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &old_mask);
+    const int pid = ::clone(&child_entry, stack_top(), flags, &plan, &pidfd);
+    const int clone_errno = errno;
+    ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    if (pid < 0) return Error::from_errno(clone_errno, "clone for the sandbox");
 
     UniqueFd pidfd_owned(pidfd);
     out_w.reset();
     err_w.reset();
     rep_w.reset();
     stat_w.reset();
+    chan_w.reset();
     if (cg) cg->close_procs_fds();
     // Blocks until the bootstrap has exec'd (EOF) or a step failed (a Report).
     child::Report rep;
@@ -159,7 +245,18 @@ class NamespaceSpawner final : public Spawner {
     }
 
     Child c;
+    if (isolated) {
+      // Sent before exec, so it is queued by now.
+      auto listener = receive_fd(chan_r.get());
+      if (!listener) {
+        ::kill(static_cast<pid_t>(pid), SIGKILL);
+        ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
+        return listener.error();
+      }
+      c.runtime_listener = std::move(*listener);
+    }
     c.pid = static_cast<pid_t>(pid);
+    c.uid = uid;
     c.pidfd = std::move(pidfd_owned);
     ::fcntl(out_r.get(), F_SETFL, O_NONBLOCK);
     ::fcntl(err_r.get(), F_SETFL, O_NONBLOCK);
@@ -171,13 +268,18 @@ class NamespaceSpawner final : public Spawner {
   }
 
   std::string describe() const override {
-    return "namespaces (mnt, pid, ipc, uts), read-only root, /var/task, tmpfs /tmp, uid " +
-           std::to_string(kSandboxUid) + ", seccomp, " +
+    return "namespaces (mnt, pid, ipc, uts; net per function), read-only root, /var/task, tmpfs "
+           "/tmp, a uid per environment (" +
+           std::to_string(kSandboxUidBase) + "+), seccomp, " +
            (cgroups_ ? cgroups_->describe() : std::string("no cgroups")) +
-           (options_.freeze_idle ? ", idle environments frozen" : "");
+           (options_.freeze_idle ? ", idle environments frozen" : "") +
+           (net_error_.empty() ? "" : ", no network namespaces (" + net_error_ + ")");
   }
 
   std::string task_root_in_sandbox(const std::string&) const override { return kTaskRoot; }
+  bool supports_isolated_network() const override { return net_error_.empty(); }
+  bool runs_as_other_user() const override { return true; }
+  void disable_isolated_network(const Error& why) { net_error_ = why.message(); }
 
  private:
   std::unique_ptr<CgroupManager> cgroups_;
@@ -185,6 +287,11 @@ class NamespaceSpawner final : public Spawner {
   sock_fprog prog_{};
   uint64_t counter_ = 0;
   IsolationOptions options_;
+  std::string net_error_;  // why network namespaces are unavailable; "" = they work
+  UniqueFd init_;          // O_PATH fd of lambdad-sandbox-init (>= 10)
+  void* stack_;            // the clone child's stack (kStackSize, lowest page a guard)
+
+  void* stack_top() const { return static_cast<char*>(stack_) + kStackSize; }
 };
 
 }  // namespace
@@ -197,24 +304,38 @@ Result<std::unique_ptr<Spawner>> make_namespace_spawner(IsolationOptions options
   if (!filter) return filter.error();
   auto cg = CgroupManager::open();
   if (!cg) return cg.error();
-  auto spawner = std::make_unique<NamespaceSpawner>(std::move(*cg), std::move(*filter), options);
+  auto init = open_init();
+  if (!init) return init.error();
+  void* stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return Error::from_errno(errno, "mmap the sandbox clone stack");
+  ::mprotect(stack, 4096, PROT_NONE);  // guard page
+  auto spawner = std::make_unique<NamespaceSpawner>(std::move(*cg), std::move(*filter), options,
+                                                    std::move(*init), stack);
   // Probe once: a kernel without these namespaces or mount_setattr fails here, not per invoke.
   char dir[] = "/tmp/lambdad-probe-XXXXXX";
   if (!::mkdtemp(dir)) return Error::from_errno(errno, "probe dir");
   ::chmod(dir, 0755);
   const std::string exe = std::string(dir) + "/true";
-  Result<std::unique_ptr<Spawner>> out = Error::make(Code::kInternal, "probe spawn");
-  if (::symlink("/bin/true", exe.c_str()) == 0) {
+  auto probe = [&](Network network) -> Result<void> {
     SpawnSpec spec;
     spec.executable = exe;
     spec.working_dir = dir;
     spec.memory_mb = 128;
+    spec.network = network;
     auto child = spawner->spawn(spec);
-    if (child) {
-      ::waitpid(child->pid, nullptr, 0);
-      out = std::unique_ptr<Spawner>(std::move(spawner));
+    if (!child) return child.error();
+    ::waitpid(child->pid, nullptr, 0);
+    return ok();
+  };
+  Result<std::unique_ptr<Spawner>> out = Error::make(Code::kInternal, "probe spawn");
+  if (::symlink("/bin/true", exe.c_str()) == 0) {
+    if (auto r = probe(Network::kHost); !r) {
+      out = r.error();
     } else {
-      out = child.error();
+      // Network namespaces are optional: without them only `host` mode is offered.
+      if (auto n = probe(Network::kIsolated); !n) spawner->disable_isolated_network(n.error());
+      out = std::unique_ptr<Spawner>(std::move(spawner));
     }
     ::unlink(exe.c_str());
   }

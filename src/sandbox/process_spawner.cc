@@ -21,6 +21,10 @@ int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pi
 class ProcessSpawner final : public Spawner {
  public:
   Result<Child> spawn(const SpawnSpec& spec) override {
+    if (spec.network == Network::kIsolated)
+      return Error::make(Code::kUnavailable,
+                         "network mode 'isolated' needs the namespace sandbox (root); this server "
+                         "runs functions as plain processes");
     struct stat st {};
     if (::stat(spec.executable.c_str(), &st) != 0)
       return Error{Code::kNotFound, errno, "stat " + spec.executable};
@@ -73,9 +77,19 @@ class ProcessSpawner final : public Spawner {
       if (rc == ENOENT) e.code = Code::kNotFound;
       return e;
     }
-    // Lambda's per-sandbox limits: 1,024 processes/threads and 1,024 open files.
-    rlimit files{rlim_t(spec.max_open_files), rlim_t(spec.max_open_files)};
-    ::prlimit(pid, RLIMIT_NOFILE, &files, nullptr);
+    // Lambda's per-sandbox limits: 1,024 processes/threads and 1,024 open files; memory as
+    // RLIMIT_DATA = MemorySize (heap and private writable mappings, so allocations past it fail
+    // with ENOMEM; RLIMIT_AS would also count the address space node reserves). RLIMIT_NPROC
+    // counts every process of the uid (the server's too) and root is exempt: a backstop only.
+    // No RLIMIT_CPU: it is per process lifetime and a warm environment serves many invocations
+    // (the invoker's deadline ends a runaway invocation).
+    auto limit = [pid](int resource, rlim_t value) {
+      const rlimit l{value, value};
+      ::prlimit(pid, static_cast<__rlimit_resource>(resource), &l, nullptr);
+    };
+    limit(RLIMIT_NOFILE, rlim_t(spec.max_open_files));
+    limit(RLIMIT_NPROC, rlim_t(spec.max_processes));
+    limit(RLIMIT_DATA, rlim_t(spec.memory_mb) << 20);
 
     Child child;
     child.pid = pid;
@@ -93,7 +107,9 @@ class ProcessSpawner final : public Spawner {
     return child;
   }
 
-  std::string describe() const override { return "process (no isolation; rlimits only)"; }
+  std::string describe() const override {
+    return "process (no isolation; rlimits: data = MemorySize, 1024 processes, 1024 files)";
+  }
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,13 @@
 
 namespace lambdad::sandbox {
 
+// Network of an execution environment. kHost shares the host's network (the Runtime API on a
+// host loopback port); kIsolated gets its own network namespace with only `lo` up, and the
+// Runtime API inside it at kIsolatedRuntimeApi, as on Lambda.
+enum class Network { kHost, kIsolated };
+inline constexpr const char* kIsolatedRuntimeApi = "127.0.0.1:9001";
+inline constexpr uint16_t kIsolatedRuntimePort = 9001;
+
 struct SpawnSpec {
   std::string executable;        // absolute path of bootstrap
   std::string working_dir;       // the task root
@@ -23,6 +31,7 @@ struct SpawnSpec {
   int max_processes = 1024;      // Lambda: 1,024 processes/threads
   int max_open_files = 1024;     // Lambda: 1,024 fds
   int ephemeral_mb = 512;        // size of the private /tmp (EphemeralStorage)
+  Network network = Network::kHost;
 };
 
 // Per-child resources an isolating spawner keeps (cgroup, status pipe). Its destructor
@@ -48,6 +57,12 @@ struct Child {
   UniqueFd stdout_fd;                // read end of the child's stdout (non-blocking)
   UniqueFd stderr_fd;                // read end of the child's stderr (non-blocking)
   std::unique_ptr<Sandbox> sandbox;  // null for plain processes
+  // Network::kIsolated only: a listening TCP socket bound to kIsolatedRuntimeApi inside the
+  // environment's network namespace; the Runtime API endpoint accepts on it.
+  UniqueFd runtime_listener;
+  // The uid the environment runs as when it is its own (isolating spawners); the Runtime API
+  // then accepts only this uid's connections.
+  std::optional<uid_t> uid;
 };
 
 class Spawner {
@@ -59,6 +74,11 @@ class Spawner {
   virtual std::string describe() const = 0;
   // Where the task root (SpawnSpec::working_dir on the host) appears to the bootstrap.
   virtual std::string task_root_in_sandbox(const std::string& host_root) const { return host_root; }
+  // Whether spawn() honours SpawnSpec::network == Network::kIsolated (else it fails with
+  // kUnavailable).
+  virtual bool supports_isolated_network() const { return false; }
+  // True when functions run as another (unprivileged) user than the server.
+  virtual bool runs_as_other_user() const { return false; }
 };
 
 // Plain processes with rlimits (no namespaces): works without privileges.

@@ -130,8 +130,9 @@ def shell_bootstrap_zip():
 class Server:
     """A `lambdad serve` process on a free loopback port with its own data dir."""
 
-    def __init__(self, data_dir=None, extra_args=None, log_path=None):
+    def __init__(self, data_dir=None, extra_args=None, log_path=None, wrapper=None):
         self._own_data_dir = data_dir is None
+        self.wrapper = list(wrapper or [])  # e.g. setpriv ... to run the server as another user
         self._own_log = log_path is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="lambdad-e2e-data-")
         self.extra_args = list(extra_args or [])
@@ -159,7 +160,7 @@ class Server:
         if not os.access(binary, os.X_OK):
             raise AssertionError("lambdad binary not found: %s (run `make build`)" % binary)
         self.port = free_port()
-        args = [
+        args = self.wrapper + [
             binary,
             "serve",
             "--listen",
@@ -273,10 +274,15 @@ class ServerTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.server = Server(extra_args=cls.server_args).start()
+        cls.server = cls.make_server().start()
         cls._failed = False
         cls.tmpdir = tempfile.mkdtemp(prefix="lambdad-e2e-tmp-")
         cls.lam = cls.make_client()
+
+    @classmethod
+    def make_server(cls):
+        """The (not yet started) Server for this class; override to change how it runs."""
+        return Server(extra_args=cls.server_args)
 
     @classmethod
     def tearDownClass(cls):

@@ -4,13 +4,18 @@ namespace spawner: /var/task, read-only filesystem, private /tmp, memory/pids/CP
 import base64
 import errno
 import glob
+import hashlib
+import io
 import json
 import os
 import re
+import stat
+import tempfile
 import time
 import unittest
+import zipfile
 
-from harness import ServerTestCase, probe_zip
+from harness import Server, ServerTestCase, probe_zip
 
 
 class IsolationTest(ServerTestCase):
@@ -104,6 +109,61 @@ class IsolationTest(ServerTestCase):
         self.assertLess(cpu_small, 0.15 * wall, (cpu_small, cpu_large))
         self.assertGreater(cpu_large, 1.5 * max(cpu_small, 1), (cpu_small, cpu_large))
 
+
+class PackageStoreTest(IsolationTest):
+    """Another function's code is out of reach through the package store. The data dir is
+    under /var/tmp: the sandbox's /tmp is its own tmpfs, which would hide a store in /tmp."""
+
+    @classmethod
+    def make_server(cls):
+        server = Server(data_dir=tempfile.mkdtemp(prefix="lambdad-e2e-store-", dir="/var/tmp"))
+        server.owns(data_dir=True)
+        return server
+
+    test_code_is_at_var_task = None
+    test_full_tmp_gives_enospc_to_the_function_only = None
+    test_memory_hog_gets_out_of_memory_and_next_invoke_works = None
+    test_max_memory_used_comes_from_the_cgroup = None
+    test_fork_bomb_is_contained = None
+    test_cpu_share_follows_memory = None
+    test_writes_outside_tmp_fail = None
+
+    def test_a_function_cannot_read_another_functions_package(self):
+        # B's code carries a secret; its package id is the hex SHA-256 of its zip.
+        buf = io.BytesIO(probe_zip())
+        with zipfile.ZipFile(buf, "a") as zf:
+            info = zipfile.ZipInfo("secret.txt")
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, "B's secret\n")
+        zip_b = buf.getvalue()
+        b = self.probe_with(zip_b)
+        a = self.probe()
+        secret = os.path.join(self.server.data_dir, "packages", hashlib.sha256(zip_b).hexdigest(),
+                              "tree", "secret.txt")
+        self.assertTrue(os.path.exists(secret), secret)  # as root, the test sees it
+        self.assertGreater(self.call_ok(b, {"action": "read", "path": "/var/task/secret.txt"})[
+            "bytes"], 0)
+        self.assertEqual(stat.S_IMODE(os.stat(self.server.data_dir).st_mode), 0o700)
+        out = self.call_ok(a, {"action": "read", "path": secret})
+        self.assertEqual(out["errno"], errno.EACCES, out)
+        # Even with the data dir opened up, the package store itself stays closed.
+        os.chmod(self.server.data_dir, 0o755)
+        try:
+            out = self.call_ok(a, {"action": "read", "path": secret})
+            self.assertEqual(out["errno"], errno.EACCES, out)
+            out = self.call_ok(a, {"action": "read", "path": os.path.join(
+                self.server.data_dir, "registry.db")})
+            self.assertEqual(out["errno"], 0, "registry.db readable once the dir is opened: "
+                             "this checks the probe, the server keeps the dir 0700")
+        finally:
+            os.chmod(self.server.data_dir, 0o700)
+        self.assertEqual(self.call_ok(a, {"action": "read", "path": "/var/task/secret.txt"})[
+            "errno"], errno.ENOENT)
+
+    def probe_with(self, zip_bytes, **kw):
+        name = self.unique_name("iso")
+        self.create_function(name, zip_bytes, **kw)
+        return name
 
 
 class FreezerTest(IsolationTest):

@@ -21,14 +21,24 @@
 //                         sleep ms milliseconds
 //   flaky  path fail      count this call in the file at path; fail (ProbeError) while the
 //                         count is <= fail, then return {"attempt":count}
+//   connect host port     TCP connect to host:port (IPv4, 2 s at most); return {"errno":e}
+//                         (0 = connected)
+//   http   host port path [method]
+//                         one HTTP/1.0 request (3 s at most); return {"errno":e,"status":code,
+//                         "request_id":<Lambda-Runtime-Aws-Request-Id or "">}
+//   read   path           read the file at path; return {"errno":e,"bytes":n}
 // Env PROBE_RECORD=<path>: append every event as one line to path and return {} (whatever the
 // event says); used as an async destination.
 // Env PROBE_INIT: "crash" exits 3 during init, "error" posts /init/error (errorType
 // "ProbeInitError") and exits, "sleep:<ms>" sleeps during init.
 // Event parsing is deliberately tiny: it finds the first "key": value pair anywhere in the event.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <lambdad/runtime.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -229,6 +239,93 @@ bool touch_memory(long long mb) {
   return true;
 }
 
+// A connected TCP socket to host:port, or -1 with errno set.
+int connect_to(const std::string& host, long long port, int timeout_ms) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    errno = EINVAL;
+    return -1;
+  }
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    if (errno != EINPROGRESS) {
+      const int e = errno;
+      ::close(fd);
+      errno = e;
+      return -1;
+    }
+    pollfd p{fd, POLLOUT, 0};
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::poll(&p, 1, timeout_ms) != 1) {
+      err = ETIMEDOUT;
+    } else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+      err = errno;
+    }
+    if (err != 0) {
+      ::close(fd);
+      errno = err;
+      return -1;
+    }
+  }
+  return fd;
+}
+
+std::string try_connect(const std::string& host, long long port) {
+  const int fd = connect_to(host, port, 2000);
+  const int err = fd < 0 ? errno : 0;
+  if (fd >= 0) ::close(fd);
+  return "{\"errno\":" + std::to_string(err) + "}";
+}
+
+std::string http_request(const std::string& ev) {
+  const int fd = connect_to(get_string(ev, "host", "127.0.0.1"), get_number(ev, "port", 0), 2000);
+  if (fd < 0) return "{\"errno\":" + std::to_string(errno) + ",\"status\":0,\"request_id\":\"\"}";
+  const std::string req = get_string(ev, "method", "GET") + " " + get_string(ev, "path", "/") +
+                          " HTTP/1.0\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+  write_all(fd, req);
+  std::string reply;
+  char buf[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 3000) != 1) break;
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    reply.append(buf, static_cast<std::size_t>(n));
+    if (reply.find("\r\n\r\n") != std::string::npos) break;
+  }
+  ::close(fd);
+  int status = 0;
+  if (reply.size() > 12) status = std::atoi(reply.c_str() + 9);
+  std::string id;
+  const auto at = reply.find("Lambda-Runtime-Aws-Request-Id: ");
+  if (at != std::string::npos) {
+    const auto start = at + 31;
+    id = reply.substr(start, reply.find("\r\n", start) - start);
+  }
+  return "{\"errno\":0,\"status\":" + std::to_string(status) + ",\"request_id\":\"" +
+         lambdad::json_escape(id) + "\"}";
+}
+
+std::string read_path(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "{\"errno\":" + std::to_string(errno) + ",\"bytes\":0}";
+  long long total = 0;
+  int err = 0;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) err = errno;
+    if (n <= 0) break;
+    total += n;
+  }
+  ::close(fd);
+  return "{\"errno\":" + std::to_string(err) + ",\"bytes\":" + std::to_string(total) + "}";
+}
+
 unsigned long long g_served = 0;
 
 bool append_line(const std::string& path, const std::string& line) {
@@ -324,6 +421,11 @@ InvocationResponse handle(const lambdad::InvocationRequest& req) {
   if (action == "write") return InvocationResponse::success(write_file(ev));
   if (action == "fork") return InvocationResponse::success(fork_many(get_number(ev, "count", 1)));
   if (action == "cpu") return InvocationResponse::success(spin(get_number(ev, "ms", 0)));
+  if (action == "connect")
+    return InvocationResponse::success(
+        try_connect(get_string(ev, "host", "127.0.0.1"), get_number(ev, "port", 0)));
+  if (action == "http") return InvocationResponse::success(http_request(ev));
+  if (action == "read") return InvocationResponse::success(read_path(get_string(ev, "path", "")));
   return InvocationResponse::failure("unknown action: " + action, "ProbeError");
 }
 

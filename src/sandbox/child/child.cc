@@ -6,8 +6,13 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/seccomp.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +39,43 @@ constexpr unsigned long kMsRdonly = 1, kMsNosuid = 2, kMsNodev = 4, kMsNoexec = 
   Report r{step, errno};
   (void)!::write(p.error_fd, &r, sizeof r);
   ::_exit(127);
+}
+
+// SAFETY: runs as root in the fresh network namespace, before the uid drop; stack only.
+void listen_for_runtime_api(const ChildPlan& p) {
+  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) fail(p, kLoopback);
+  ifreq ifr{};
+  ifr.ifr_name[0] = 'l';
+  ifr.ifr_name[1] = 'o';
+  if (::ioctl(s, SIOCGIFFLAGS, &ifr) != 0) fail(p, kLoopback);
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+  if (::ioctl(s, SIOCSIFFLAGS, &ifr) != 0) fail(p, kLoopback);
+  const int one = 1;
+  (void)::setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(p.runtime_port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 || ::listen(s, 64) != 0)
+    fail(p, kListener);
+  // The socket keeps this namespace: the server accepts on it from the host side.
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  char byte = 'L';
+  iovec iov{&byte, 1};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  __builtin_memcpy(CMSG_DATA(c), &s, sizeof s);
+  if (::sendmsg(p.listener_channel, &msg, MSG_NOSIGNAL) != 1) fail(p, kListener);
+  ::close(s);
+  ::close(p.listener_channel);
 }
 
 }  // namespace
@@ -66,6 +108,12 @@ const char* step_name(int step) {
       return "fork the bootstrap";
     case kExec:
       return "exec bootstrap";
+    case kLoopback:
+      return "bring up lo in the network namespace";
+    case kListener:
+      return "listen for the Runtime API at 127.0.0.1:9001";
+    case kExecInit:
+      return "exec lambdad-sandbox-init";
     default:
       return "unknown step";
   }
@@ -77,16 +125,26 @@ void run(const ChildPlan& p) {
   for (int i = 0; i < p.cgroup_procs_count; ++i)
     if (::write(p.cgroup_procs_fds[i], "0", 1) != 1) fail(p, kJoinCgroup);
 
-  // Known fds: 0 /dev/null, 1 stdout, 2 stderr, 3 status, 4 error; nothing else survives.
+  // Known fds: 0 /dev/null, 1 stdout, 2 stderr, 3 status, 4 error (both kept across the exec
+  // of the init), 5 the listener channel (isolated network), 6 the init (CLOEXEC); nothing else
+  // survives.
   const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull < 0 || ::dup2(p.stdout_fd, 1) < 0 || ::dup2(p.stderr_fd, 2) < 0 ||
-      ::dup2(devnull, 0) < 0 || ::dup3(p.status_fd, 3, O_CLOEXEC) < 0 ||
-      ::dup3(p.error_fd, 4, O_CLOEXEC) < 0)
+      ::dup2(devnull, 0) < 0 || ::dup2(p.status_fd, 3) < 0 || ::dup2(p.error_fd, 4) < 0 ||
+      ::dup3(p.init_fd, 6, O_CLOEXEC) < 0)
     fail(p, kFds);
   ChildPlan q = p;  // on the stack: no allocation
   q.error_fd = 4;
   q.status_fd = 3;
-  if (::syscall(SYS_close_range, 5U, ~0U, 0U) != 0) fail(q, kFds);
+  q.init_fd = 6;
+  if (q.listener_channel >= 0) {
+    if (::dup3(p.listener_channel, 5, O_CLOEXEC) < 0) fail(q, kFds);
+    q.listener_channel = 5;
+  } else if (::close(5) != 0 && errno != EBADF) {
+    fail(q, kFds);
+  }
+  if (::syscall(SYS_close_range, 7U, ~0U, 0U) != 0) fail(q, kFds);
+  if (q.listener_channel >= 0) listen_for_runtime_api(q);
 
   if (sys_mount(nullptr, "/", nullptr, kMsRec | kMsPrivate, nullptr) != 0) fail(q, kMountPrivate);
   if (sys_mount(q.task_source, q.task_target, nullptr, kMsBind | kMsRec, nullptr) != 0)
@@ -109,30 +167,8 @@ void run(const ChildPlan& p) {
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(q, kNoNewPrivs);
   if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, q.seccomp, 0, 0) != 0) fail(q, kSeccomp);
 
-  // pid 1 of a namespace ignores signals it has no handler for, so the bootstrap runs as
-  // pid 2 (a self-sent SIGSEGV must still kill it) and this init reaps and reports.
-  const long pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
-  if (pid < 0) fail(q, kFork);
-  if (pid == 0) {
-    ::close(3);
-    sigset_t none;
-    sigemptyset(&none);
-    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof(uint64_t));
-    ::execve(q.executable, q.argv, q.envp);
-    fail(q, kExec);
-  }
-  ::close(0);
-  ::close(1);
-  ::close(2);
-  ::close(4);
-  for (;;) {
-    int status = 0;
-    const pid_t got = ::waitpid(-1, &status, 0);
-    if (got < 0 && errno != EINTR) ::_exit(126);
-    if (got != pid) continue;
-    (void)!::write(3, &status, sizeof status);
-    ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-  }
+  ::syscall(SYS_execveat, q.init_fd, "", q.argv, q.envp, AT_EMPTY_PATH);
+  fail(q, kExecInit);
 }
 
 }  // namespace lambdad::sandbox::child

@@ -13,6 +13,8 @@
 #include <future>
 #include <thread>
 
+#include "runtime_api/peer.h"
+
 namespace lambdad::runtime_api {
 namespace {
 
@@ -197,6 +199,34 @@ TEST_F(EndpointTest, InitErrorAndUnknownPaths) {
   EXPECT_NE(exchange(fd, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n").find("HTTP/1.1 404"),
             std::string::npos);
   ::close(fd);
+}
+
+}  // namespace
+}  // namespace lambdad::runtime_api
+
+namespace lambdad::runtime_api {
+namespace {
+
+TEST(LoopbackPeerTest, FindsTheOwnerUidOfTheConnectingSocket) {
+  const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(l, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(l, 1), 0);
+  ASSERT_EQ(::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  sockaddr_in mine{};
+  len = sizeof mine;
+  ASSERT_EQ(::getsockname(c, reinterpret_cast<sockaddr*>(&mine), &len), 0);
+  EXPECT_EQ(loopback_peer_uid(ntohs(a.sin_port), ntohs(mine.sin_port)), ::geteuid());
+  // No such connection: unknown, not some default uid.
+  EXPECT_EQ(loopback_peer_uid(ntohs(a.sin_port), 1), std::nullopt);
+  ::close(c);
+  ::close(l);
 }
 
 }  // namespace
