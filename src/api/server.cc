@@ -281,6 +281,19 @@ HttpResponse invoke_result_response(invoke::InvokeResult& r) {
   return res;
 }
 
+// The invocation's trace id as Invoke's X-Amzn-Trace-Id shows it: the runtime's
+// "Root=...;Parent=...;Sampled=0;Lineage=..." with lower-case keys ("root=...;parent=...").
+std::string response_trace_id(std::string_view runtime_trace_id) {
+  std::string out(runtime_trace_id);
+  bool in_key = true;
+  for (char& c : out) {
+    if (c == '=') in_key = false;
+    if (c == ';') in_key = true;
+    if (in_key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
 // Validates an Invoke request. Returns an error response, or nullopt and fills `out`.
 std::optional<HttpResponse> prepare_invoke(Server::Impl& self, const std::string& raw_name,
                                            const std::string& query,
@@ -465,15 +478,15 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
           res.prepare_payload();
         }
       } else {
+        ireq.request_id = rid;  // x-amzn-RequestId is the invocation's request id
         invoke::InvokeResult result =
             co_await async_invoke(&self->invoker, &ireq, asio::use_awaitable);
         if (self->stopped) break;
         rid = result.request_id;
         HttpResponse hr = invoke_result_response(result);
         res = to_beast(std::move(hr), version, rid);
-        if (result.status == 200) {
-          res.set("X-Amzn-Trace-Id", "root=1-00000000-000000000000000000000000;sampled=0");
-        }
+        if (result.status == 200 && !result.trace_id.empty())
+          res.set("X-Amzn-Trace-Id", response_trace_id(result.trace_id));
       }
     } else {
       HttpRequest hreq;

@@ -84,7 +84,7 @@ Response next_reply(unsigned version, const NextEvent& ev) {
   res.set("Lambda-Runtime-Invoked-Function-Arn", ev.invoked_function_arn);
   res.set("Lambda-Runtime-Trace-Id", ev.trace_id);
   if (!ev.client_context.empty()) res.set("Lambda-Runtime-Client-Context", ev.client_context);
-  res.body() = ev.payload.empty() ? std::string("{}") : ev.payload;
+  res.body() = !ev.payload || ev.payload->empty() ? std::string("{}") : *ev.payload;
   res.prepare_payload();
   return res;
 }
