@@ -32,6 +32,9 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr size_t kTailBytes = 4096;
+// How long a queued invocation waits for an environment that answered to call /next again
+// before another one is started for it (checked by the 1 s reaper: 1-2 s).
+constexpr auto kFinishingGrace = std::chrono::seconds(1);
 // Per-invocation log kept in memory; beyond this the middle is dropped (file gets it all).
 constexpr size_t kMaxInvocationLog = 256 * 1024;
 
@@ -170,7 +173,12 @@ struct Environment final : runtime_api::Handler {
   std::unique_ptr<Invocation> current;
   bool answered = false;   // current invocation already completed (waiting for /next)
   bool finishing = false;  // answered and counted in FunctionState::finishing
+  // Init timeout while starting, then the invocation deadline. Re-armed lazily: a warm
+  // invocation only moves `deadline`; a wait that fires before it re-arms for the rest.
   asio::steady_timer timer;
+  Clock::time_point deadline = Clock::time_point::max();  // max = no invocation to time out
+  bool deadline_armed = false;
+  Clock::time_point answered_at{};  // when `finishing` began
   Clock::time_point spawned_at = Clock::now();
   Clock::time_point idle_since = Clock::now();
   bool initialized = false;
@@ -219,6 +227,8 @@ struct Invoker::Impl {
   bool spawn(const std::shared_ptr<FunctionState>& fn);
   void assign(Environment& env, std::unique_ptr<Invocation> inv);
   void became_ready(Environment& env);
+  void arm_deadline(Environment& env, Clock::time_point at);
+  void on_deadline(Environment& env);
   void complete(Environment& env, std::string body, bool function_error, const std::string& status,
                 const std::string& error_type);
   void finish(std::unique_ptr<Invocation> inv, InvokeResult result, int64_t billed,
@@ -685,42 +695,55 @@ void Invoker::Impl::assign(Environment& env, std::unique_ptr<Invocation> inv) {
   ev->trace_id = inv->trace_id;
   ev->client_context = inv->req.client_context;
   env.current = std::move(inv);
-  Environment* e = &env;
-  env.timer.expires_after(std::chrono::seconds(env.config->timeout_s));
-  env.timer.async_wait([this, e, alive = env.alive](boost::system::error_code ec) {
-    if (ec || !*alive || !e->current || e->answered) return;
-    // Deadline: kill the sandbox and answer as Lambda does.
-    e->drain_pipes();
-    const std::string id = e->current->req.request_id;
-    const int t = e->config->timeout_s;
-    e->current->log += metering::timeout_line(id, t);
-    complete(*e,
-             error_json("Sandbox.Timedout", "RequestId: " + id + " Error: Task timed out after " +
-                                                std::to_string(t) + ".00 seconds"),
-             true, "timeout", "");
-    kill(*e);
-  });
+  arm_deadline(env, env.current->start + std::chrono::seconds(env.config->timeout_s));
   auto deliver = std::move(env.pending_next);
   env.pending_next = nullptr;
   deliver(std::move(ev));
 }
 
+void Invoker::Impl::arm_deadline(Environment& env, Clock::time_point at) {
+  env.deadline = at;
+  if (env.deadline_armed && env.timer.expiry() <= at) return;  // fires first, then re-arms
+  env.deadline_armed = true;
+  env.timer.expires_at(at);  // cancels a later wait (its handler sees operation_aborted)
+  Environment* e = &env;
+  env.timer.async_wait([this, e, alive = env.alive](boost::system::error_code ec) {
+    if (ec || !*alive) return;
+    on_deadline(*e);
+  });
+}
+
+void Invoker::Impl::on_deadline(Environment& env) {
+  env.deadline_armed = false;
+  if (env.state == Environment::State::kDead || env.deadline == Clock::time_point::max()) return;
+  if (Clock::now() < env.deadline) {  // armed for an earlier invocation: wait for the rest
+    arm_deadline(env, env.deadline);
+    return;
+  }
+  if (!env.current || env.answered) return;
+  // Deadline: kill the sandbox and answer as Lambda does.
+  env.drain_pipes();
+  const std::string id = env.current->req.request_id;
+  const int t = env.config->timeout_s;
+  env.current->log += metering::timeout_line(id, t);
+  complete(env,
+           error_json("Sandbox.Timedout", "RequestId: " + id + " Error: Task timed out after " +
+                                              std::to_string(t) + ".00 seconds"),
+           true, "timeout", "");
+  kill(env);
+}
+
 void Invoker::Impl::complete(Environment& env, std::string body, bool function_error,
                              const std::string& status, const std::string& error_type) {
-  env.timer.cancel();
+  env.deadline = Clock::time_point::max();  // the pending wait, if any, finds nothing to do
   env.drain_pipes();
   env.answered = true;
   if (env.state == Environment::State::kBusy && !env.finishing) {
+    // A runtime that never calls /next again must not hold queued callers hostage: the
+    // reaper stops counting on it after kFinishingGrace.
     env.finishing = true;
     env.fn->finishing++;
-    // A runtime that never calls /next again must not hold queued callers hostage.
-    Environment* e = &env;
-    env.timer.expires_after(std::chrono::seconds(1));
-    env.timer.async_wait([this, e, alive = env.alive](boost::system::error_code ec) {
-      if (ec || !*alive || !e->finishing) return;
-      clear_finishing(*e);
-      maybe_spawn(e->fn);
-    });
+    env.answered_at = Clock::now();
   }
   auto& inv = env.current;
   const auto now = Clock::now();
@@ -818,6 +841,8 @@ void Invoker::Impl::kill(Environment& env) {
   clear_finishing(env);
   env.state = Environment::State::kDead;
   env.timer.cancel();
+  env.deadline_armed = false;
+  env.deadline = Clock::time_point::max();
   live_envs--;
   auto& idle = env.fn->idle;
   idle.erase(std::remove(idle.begin(), idle.end(), &env), idle.end());
@@ -848,6 +873,8 @@ void Invoker::Impl::on_exit(Environment& env) {
     live_envs--;
     env.state = Environment::State::kDead;
     env.timer.cancel();
+    env.deadline_armed = false;
+    env.deadline = Clock::time_point::max();
     auto& idle = env.fn->idle;
     idle.erase(std::remove(idle.begin(), idle.end(), &env), idle.end());
   }
@@ -922,12 +949,21 @@ void Invoker::Impl::schedule_reaper() {
   reaper.async_wait([this](boost::system::error_code ec) {
     if (ec || stopping) return;
     const auto now = Clock::now();
+    std::vector<std::shared_ptr<FunctionState>> waiting;
     for (auto& [name, fn] : functions) {
       std::vector<Environment*> victims;
       for (Environment* e : fn->idle)
         if (now - e->idle_since >= opt.idle_timeout) victims.push_back(e);
       for (Environment* e : victims) kill(*e);
+      bool released = false;
+      for (auto& e : fn->envs)
+        if (e->finishing && now - e->answered_at >= kFinishingGrace) {
+          clear_finishing(*e);
+          released = true;
+        }
+      if (released) waiting.push_back(fn);
     }
+    for (auto& fn : waiting) maybe_spawn(fn);
     schedule_reaper();
   });
 }
