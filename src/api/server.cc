@@ -17,6 +17,7 @@
 #include "api/async_api.h"
 #include "api/errors.h"
 #include "api/routes.h"
+#include "api/validation.h"
 #include "common/encoding.h"
 #include "runtime_api/linger.h"
 
@@ -93,42 +94,6 @@ std::string operation_name(const std::string& method, std::string_view path) {
   if (method == "PUT" && path.ends_with("/code")) return "UpdateFunctionCode";
   if (method == "PUT" && path.ends_with("/configuration")) return "UpdateFunctionConfiguration";
   return "this";
-}
-
-struct Target {
-  std::string name;       // unqualified function name
-  std::string qualifier;  // "" when none
-  bool ok = false;
-};
-
-// FunctionName forms: name, name:qualifier, 123456789012:function:name[:q],
-// arn:aws:lambda:region:account:function:name[:q].
-Target parse_function_name(const std::string& raw) {
-  Target t;
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (;;) {
-    const size_t c = raw.find(':', start);
-    parts.push_back(raw.substr(start, c == std::string::npos ? std::string::npos : c - start));
-    if (c == std::string::npos) break;
-    start = c + 1;
-  }
-  size_t i = 0;
-  if (parts.size() >= 7 && parts[0] == "arn") {
-    if (parts[2] != "lambda" || parts[5] != "function") return t;
-    i = 6;
-  } else if (parts.size() >= 3 && parts[1] == "function") {
-    i = 2;
-  }
-  if (i >= parts.size()) return t;
-  t.name = parts[i];
-  if (i + 1 < parts.size()) t.qualifier = parts[i + 1];
-  if (i + 2 < parts.size()) return t;
-  if (t.name.empty() || t.name.size() > 64) return t;
-  for (char c : t.name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return t;
-  t.ok = true;
-  return t;
 }
 
 }  // namespace
@@ -299,26 +264,23 @@ std::optional<HttpResponse> prepare_invoke(Server::Impl& self, const std::string
                                            const std::string& query,
                                            http::request<http::string_body>& req,
                                            invoke::InvokeRequest& out, std::string& type) {
+  // The control API's parser (api/validation.h): same forms, same message, no regex.
   auto decoded = percent_decode_strict(raw_name);
-  Target t = decoded ? parse_function_name(*decoded) : Target{};
-  if (!t.ok)
-    return lambda_error(400, "ValidationException",
-                        "1 validation error detected: Value '" + (decoded ? *decoded : raw_name) +
-                            "' at 'functionName' failed to satisfy constraint: Member must "
-                            "satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?"
-                            "([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?"
-                            "([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?");
+  ValidationErrors errors;
+  std::optional<FunctionRef> t =
+      parse_function_name(decoded ? *decoded : raw_name, NameShape::kNamespaced, errors);
+  if (!t) return lambda_error(400, "ValidationException", errors.message());
   const std::string q = query_param(query, "Qualifier");
-  if (!q.empty() && !t.qualifier.empty() && q != t.qualifier)
+  if (!q.empty() && !t->qualifier.empty() && q != t->qualifier)
     return lambda_error(400, "InvalidParameterValueException",
                         "The derived qualifier from the function name does not match the "
                         "specified qualifier.");
-  const std::string qualifier = !q.empty() ? q : t.qualifier;
+  const std::string qualifier = !q.empty() ? q : t->qualifier;
   const auto& opt = self.invoker.options();
   const std::string arn =
-      "arn:aws:lambda:" + opt.region + ":" + opt.account + ":function:" + t.name;
+      "arn:aws:lambda:" + opt.region + ":" + opt.account + ":function:" + t->name;
   // Version numbers and aliases resolve through the invoker's cache (never SQLite here).
-  const std::optional<std::string> version = self.invoker.resolve_qualifier(t.name, qualifier);
+  const std::optional<std::string> version = self.invoker.resolve_qualifier(t->name, qualifier);
   if (!version)
     return lambda_error(404, "ResourceNotFoundException",
                         "Function not found: " + arn + (qualifier.empty() ? "" : ":" + qualifier));
@@ -354,7 +316,7 @@ std::optional<HttpResponse> prepare_invoke(Server::Impl& self, const std::string
   }
   if (auto it = req.find("X-Amz-Log-Type"); it != req.end() && it->value() == "Tail")
     out.tail = type == "RequestResponse";
-  out.function = t.name;
+  out.function = t->name;
   out.qualifier = *version;
   out.invoked_arn = arn + (qualifier.empty() ? "" : ":" + qualifier);
   out.payload = std::move(req.body());  // `body` aliases it: last use above
