@@ -83,6 +83,27 @@ void copy_header(const HttpResponse& r, std::string_view name, std::string& dest
   }
 }
 
+// Custom runtimes get no _X_AMZN_TRACE_ID from the platform; X-Ray SDKs read it from here.
+// setenv() would keep every distinct value it was ever given (glibc never frees them: a leak
+// of ~100 bytes per invocation), so one buffer of ours stays in environ, rewritten in place.
+void set_trace_env(const std::string& trace) {
+  static constexpr std::string_view kKey = "_X_AMZN_TRACE_ID=";
+  static char entry[512];
+  if (trace.empty()) {
+    if (::getenv("_X_AMZN_TRACE_ID") != nullptr) ::unsetenv("_X_AMZN_TRACE_ID");
+    return;
+  }
+  if (kKey.size() + trace.size() >= sizeof entry) {  // not a real trace id; rare
+    ::setenv("_X_AMZN_TRACE_ID", trace.c_str(), 1);
+    return;
+  }
+  std::memcpy(entry, kKey.data(), kKey.size());
+  std::memcpy(entry + kKey.size(), trace.data(), trace.size());
+  entry[kKey.size() + trace.size()] = '\0';
+  // Someone may have set it since (setenv replaces our entry): put ours back.
+  if (::getenv("_X_AMZN_TRACE_ID") != entry + kKey.size()) ::putenv(entry);
+}
+
 enum class NextResult { kOk, kFatal };
 
 const std::string& next_path() {
@@ -246,12 +267,7 @@ int run_with_options(const Handler& handler, const RunOptions& options) {
     if (have_next ? take_next(next, req) == NextResult::kFatal
                   : next_invocation(client, resp, req) == NextResult::kFatal)
       return 1;
-    // Custom runtimes get no _X_AMZN_TRACE_ID from the platform; X-Ray SDKs read it from here.
-    if (req.xray_trace_id.empty()) {
-      ::unsetenv("_X_AMZN_TRACE_ID");
-    } else {
-      ::setenv("_X_AMZN_TRACE_ID", req.xray_trace_id.c_str(), 1);
-    }
+    set_trace_env(req.xray_trace_id);
     InvocationResponse result = call_handler(handler, req);
     // Logs printed by the handler belong before the platform's END line.
     std::fflush(stdout);
