@@ -20,6 +20,7 @@
 #include "api/validation.h"
 #include "common/encoding.h"
 #include "runtime_api/linger.h"
+#include "runtime_api/write_now.h"
 
 namespace lambdad::api {
 
@@ -466,7 +467,7 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock) {
       res = to_beast(std::move(hr), version, rid);
     }
     res.keep_alive(!close && parser.get().keep_alive());
-    auto [ec3, n3] = co_await http::async_write(sock, res, kTuple);
+    const boost::system::error_code ec3 = co_await runtime_api::write_now(sock, res);
     if (ec3) break;
     if (early && !parser.is_done()) {
       co_await runtime_api::linger_close(sock);
@@ -489,6 +490,8 @@ asio::awaitable<void> accept_loop(ImplPtr self) {
       continue;  // EMFILE and friends: keep serving
     }
     sock.set_option(tcp::no_delay(true));
+    beast::error_code nb;
+    sock.non_blocking(true, nb);  // for write_now(): a reply write never blocks the io thread
     asio::co_spawn(self->io, session(self, std::move(sock)), asio::detached);
   }
 }

@@ -14,6 +14,7 @@
 
 #include "common/encoding.h"
 #include "runtime_api/linger.h"
+#include "runtime_api/write_now.h"
 
 namespace lambdad::runtime_api {
 
@@ -190,7 +191,7 @@ asio::awaitable<void> session(std::shared_ptr<Endpoint::State> st, tcp::socket s
       }
     }
     res.keep_alive(!close && head.keep_alive());
-    auto [ec3, n3] = co_await http::async_write(sock, res, kTuple);
+    const boost::system::error_code ec3 = co_await write_now(sock, res);
     if (ec3) break;
     if (close && !parser.is_done()) {
       co_await linger_close(sock);
@@ -209,6 +210,8 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Endpoint::State> st) {
     auto [ec, sock] = co_await st->acceptor.async_accept(kTuple);
     if (ec || st->handler == nullptr) co_return;
     sock.set_option(tcp::no_delay(true));
+    beast::error_code nb;
+    sock.non_blocking(true, nb);  // for write_now(): a reply write never blocks the io thread
     asio::co_spawn(st->io, session(st, std::move(sock)), asio::detached);
   }
 }
