@@ -8,6 +8,7 @@
 //                    [--concurrency 1,4,16] [--spawn-binary PATH] [--cold N --cold-zip F]
 //                    [--server-pid PID]
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <spawn.h>
@@ -22,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -232,6 +234,33 @@ long cpu_ticks(int pid) {
   return ut + st;
 }
 
+// CPU ticks of every descendant of `pid` (the environments' bootstraps), by pid.
+void descendant_ticks(int pid, std::map<int, long>& out) {
+  const std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = ::opendir(task_dir.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream in(task_dir + "/" + e->d_name + "/children");
+    int child = 0;
+    while (in >> child) {
+      out[child] = cpu_ticks(child);
+      descendant_ticks(child, out);
+    }
+  }
+  ::closedir(d);
+}
+
+// Ticks the descendants spent between two snapshots (new ones count from zero).
+long ticks_between(const std::map<int, long>& before, const std::map<int, long>& after) {
+  long sum = 0;
+  for (const auto& [pid, t] : after) {
+    auto it = before.find(pid);
+    sum += t - (it == before.end() ? 0 : it->second);
+  }
+  return sum;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -277,9 +306,12 @@ int main(int argc, char** argv) {
   closed_loop(port, req, 1, 0.5);  // warm up: start an environment
   for (int c : levels) {
     const RunResult f = closed_loop(floor_port, req, c, seconds);
+    std::map<int, long> fn0, fn1;
+    if (server_pid) descendant_ticks(server_pid, fn0);
     const long t0 = server_pid ? cpu_ticks(server_pid) : 0;
     const RunResult r = closed_loop(port, req, c, seconds);
     const long t1 = server_pid ? cpu_ticks(server_pid) : 0;
+    if (server_pid) descendant_ticks(server_pid, fn1);
     const double fr = double(f.latencies_us.size()) / f.seconds;
     const double rr = double(r.latencies_us.size()) / r.seconds;
     std::printf("%-34s %10.0f %10.0f %12.0f %8s\n",
@@ -295,6 +327,11 @@ int main(int argc, char** argv) {
                             double(std::max<size_t>(1, r.latencies_us.size()));
       std::printf("%-34s %10.1f\n", ("  server CPU us/invoke c=" + std::to_string(c)).c_str(),
                   us_per);
+      // The bootstraps' own CPU (the SDK's loop plus its half of the loopback TCP work).
+      const double fn_us = double(ticks_between(fn0, fn1)) * 1e6 / double(sysconf(_SC_CLK_TCK)) /
+                           double(std::max<size_t>(1, r.latencies_us.size()));
+      std::printf("%-34s %10.1f\n", ("  function CPU us/invoke c=" + std::to_string(c)).c_str(),
+                  fn_us);
     }
     if (r.errors) std::printf("  (%d errors)\n", r.errors);
   }

@@ -178,10 +178,11 @@ bool HttpClient::connect_once(std::string& error) {
   return true;
 }
 
-bool HttpClient::send_all(std::string_view head, std::string_view body, std::string& error) {
-  iovec iov[2] = {{const_cast<char*>(head.data()), head.size()},
-                  {const_cast<char*>(body.data()), body.size()}};
-  int iovcnt = body.empty() ? 1 : 2;
+bool HttpClient::send_all(const std::string_view* parts, int count, std::string& error) {
+  iovec iov[3];
+  int iovcnt = 0;
+  for (int i = 0; i < count && iovcnt < 3; ++i)
+    if (!parts[i].empty()) iov[iovcnt++] = {const_cast<char*>(parts[i].data()), parts[i].size()};
   iovec* cur = iov;
   while (iovcnt > 0) {
     msghdr msg{};
@@ -331,7 +332,12 @@ bool HttpClient::read_chunked(std::string& body, std::string& error) {
 
 int HttpClient::attempt(std::string_view head, std::string_view body, HttpResponse& out,
                         std::string& error) {
-  if (!send_all(head, body, error)) return 1;
+  const std::string_view parts[2] = {head, body};
+  if (!send_all(parts, 2, error)) return 1;
+  return read_response(out, error);
+}
+
+int HttpClient::read_response(HttpResponse& out, std::string& error) {
   bool any_byte = false;
   if (!read_head(out, any_byte, error)) return any_byte ? 2 : 1;
 
@@ -366,20 +372,32 @@ int HttpClient::attempt(std::string_view head, std::string_view body, HttpRespon
   return 0;
 }
 
-bool HttpClient::request(std::string_view method, std::string_view path, const HeaderList& headers,
-                         std::string_view body, HttpResponse& out, std::string& error) {
-  head_.clear();
-  head_.append(method).append(" ").append(path).append(" HTTP/1.1\r\nHost: ");
-  head_.append(endpoint_.host).append(":").append(endpoint_.port);
-  head_.append("\r\nUser-Agent: lambdad-sdk/0.1\r\n");
+void HttpClient::build_head(std::string& head, std::string_view method, std::string_view path,
+                            const HeaderList& headers, std::string_view body) const {
+  head.clear();
+  head.append(method).append(" ").append(path).append(" HTTP/1.1\r\nHost: ");
+  head.append(endpoint_.host).append(":").append(endpoint_.port);
+  head.append("\r\nUser-Agent: lambdad-sdk/0.1\r\n");
   for (const auto& [name, value] : headers) {
-    head_.append(name).append(": ").append(value).append("\r\n");
+    head.append(name).append(": ").append(value).append("\r\n");
   }
   if (method != "GET" || !body.empty()) {
-    head_.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+    char digits[24];
+    char* end = digits + sizeof digits;
+    char* p = end;
+    std::size_t v = body.size();
+    do {
+      *--p = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    head.append("Content-Length: ").append(p, static_cast<std::size_t>(end - p)).append("\r\n");
   }
-  head_.append("\r\n");
+  head.append("\r\n");
+}
 
+bool HttpClient::request(std::string_view method, std::string_view path, const HeaderList& headers,
+                         std::string_view body, HttpResponse& out, std::string& error) {
+  build_head(head_, method, path, headers, body);
   for (int tries = 0; tries < 2; ++tries) {
     bool reused = fd_ >= 0;
     if (!reused && !connect_once(error)) return false;
@@ -390,6 +408,35 @@ bool HttpClient::request(std::string_view method, std::string_view path, const H
     if (rc == 2 || !reused) return false;
   }
   return false;
+}
+
+HttpClient::Pipelined HttpClient::request_then(std::string_view method, std::string_view path,
+                                               const HeaderList& headers, std::string_view body,
+                                               HttpResponse& out, std::string_view second_method,
+                                               std::string_view second_path,
+                                               HttpResponse& second_out, std::string& error) {
+  build_head(head_, method, path, headers, body);
+  build_head(head2_, second_method, second_path, {}, {});
+  for (int tries = 0;; ++tries) {
+    const bool reused = fd_ >= 0;
+    if (!reused && !connect_once(error)) return Pipelined::kFirstFailed;
+    out.clear();
+    const std::string_view parts[3] = {head_, body, head2_};
+    const int rc = send_all(parts, 3, error) ? read_response(out, error) : 1;
+    if (rc == 0) break;
+    close_connection();
+    if (rc == 2 || !reused || tries == 1) return Pipelined::kFirstFailed;
+  }
+  if (fd_ >= 0) {  // the second request went out on this connection: its answer follows
+    second_out.clear();
+    const int rc = read_response(second_out, error);
+    if (rc == 0) return Pipelined::kBoth;
+    close_connection();
+    if (rc == 2) return Pipelined::kSecondFailed;
+  }
+  // Closed after the first answer: the second was never read; send it again.
+  return request(second_method, second_path, {}, {}, second_out, error) ? Pipelined::kBoth
+                                                                        : Pipelined::kSecondFailed;
 }
 
 }  // namespace lambdad::sdk_detail

@@ -47,12 +47,25 @@ class HttpClient {
   bool request(std::string_view method, std::string_view path, const HeaderList& headers,
                std::string_view body, HttpResponse& out, std::string& error);
 
+  // HTTP/1.1 pipelining: sends the first request and a bodiless second one in one sendmsg,
+  // then reads both answers in order. The first is retried as request() retries; the second
+  // is sent again on a new connection if the first answer closed the connection or the
+  // connection failed before its answer began. Returns kBoth, or which one failed (`error`).
+  enum class Pipelined { kBoth, kFirstFailed, kSecondFailed };
+  Pipelined request_then(std::string_view method, std::string_view path, const HeaderList& headers,
+                         std::string_view body, HttpResponse& out, std::string_view second_method,
+                         std::string_view second_path, HttpResponse& second_out,
+                         std::string& error);
+
  private:
   bool connect_once(std::string& error);
   void close_connection();
   // 0 = ok, 1 = failed before any response byte (retryable), 2 = failed later.
   int attempt(std::string_view head, std::string_view body, HttpResponse& out, std::string& error);
-  bool send_all(std::string_view head, std::string_view body, std::string& error);
+  int read_response(HttpResponse& out, std::string& error);  // 0 / 1 / 2 as attempt()
+  void build_head(std::string& head, std::string_view method, std::string_view path,
+                  const HeaderList& headers, std::string_view body) const;
+  bool send_all(const std::string_view* parts, int count, std::string& error);
   bool fill(std::string& error);  // reads more bytes into rbuf_; false on EOF or error
   bool read_line(std::string_view& line, std::string& error);
   bool read_exact(std::size_t n, std::string& dest, std::string& error);
@@ -65,6 +78,7 @@ class HttpClient {
   std::size_t rpos_ = 0;  // bytes of rbuf_ consumed
   std::size_t rlen_ = 0;  // bytes of rbuf_ filled
   std::string head_;      // reused request-head buffer
+  std::string head2_;     // the pipelined second request's head
 };
 
 }  // namespace lambdad::sdk_detail

@@ -22,8 +22,10 @@
 #include "api/http_front.h"
 #include "api/routes.h"
 #include "api/schedules_api.h"
+#include "api/validation.h"
 #include "common/encoding.h"
 #include "runtime_api/linger.h"
+#include "runtime_api/write_now.h"
 
 namespace lambdad::api {
 
@@ -98,42 +100,6 @@ std::string operation_name(const std::string& method, std::string_view path) {
   if (method == "PUT" && path.ends_with("/code")) return "UpdateFunctionCode";
   if (method == "PUT" && path.ends_with("/configuration")) return "UpdateFunctionConfiguration";
   return "this";
-}
-
-struct Target {
-  std::string name;       // unqualified function name
-  std::string qualifier;  // "" when none
-  bool ok = false;
-};
-
-// FunctionName forms: name, name:qualifier, 123456789012:function:name[:q],
-// arn:aws:lambda:region:account:function:name[:q].
-Target parse_function_name(const std::string& raw) {
-  Target t;
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (;;) {
-    const size_t c = raw.find(':', start);
-    parts.push_back(raw.substr(start, c == std::string::npos ? std::string::npos : c - start));
-    if (c == std::string::npos) break;
-    start = c + 1;
-  }
-  size_t i = 0;
-  if (parts.size() >= 7 && parts[0] == "arn") {
-    if (parts[2] != "lambda" || parts[5] != "function") return t;
-    i = 6;
-  } else if (parts.size() >= 3 && parts[1] == "function") {
-    i = 2;
-  }
-  if (i >= parts.size()) return t;
-  t.name = parts[i];
-  if (i + 1 < parts.size()) t.qualifier = parts[i + 1];
-  if (i + 2 < parts.size()) return t;
-  if (t.name.empty() || t.name.size() > 64) return t;
-  for (char c : t.name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return t;
-  t.ok = true;
-  return t;
 }
 
 }  // namespace
@@ -325,31 +291,41 @@ HttpResponse invoke_result_response(invoke::InvokeResult& r) {
   return res;
 }
 
+// The invocation's trace id as Invoke's X-Amzn-Trace-Id shows it: the runtime's
+// "Root=...;Parent=...;Sampled=0;Lineage=..." with lower-case keys ("root=...;parent=...").
+std::string response_trace_id(std::string_view runtime_trace_id) {
+  std::string out(runtime_trace_id);
+  bool in_key = true;
+  for (char& c : out) {
+    if (c == '=') in_key = false;
+    if (c == ';') in_key = true;
+    if (in_key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
 // Validates an Invoke request. Returns an error response, or nullopt and fills `out`.
 std::optional<HttpResponse> prepare_invoke(Server::Impl& self, const std::string& raw_name,
                                            const std::string& query,
                                            http::request<http::string_body>& req,
                                            invoke::InvokeRequest& out, std::string& type) {
+  // The control API's parser (api/validation.h): same forms, same message, no regex.
   auto decoded = percent_decode_strict(raw_name);
-  Target t = decoded ? parse_function_name(*decoded) : Target{};
-  if (!t.ok)
-    return lambda_error(400, "ValidationException",
-                        "1 validation error detected: Value '" + (decoded ? *decoded : raw_name) +
-                            "' at 'functionName' failed to satisfy constraint: Member must "
-                            "satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?"
-                            "([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?"
-                            "([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?");
+  ValidationErrors errors;
+  std::optional<FunctionRef> t =
+      parse_function_name(decoded ? *decoded : raw_name, NameShape::kNamespaced, errors);
+  if (!t) return lambda_error(400, "ValidationException", errors.message());
   const std::string q = query_param(query, "Qualifier");
-  if (!q.empty() && !t.qualifier.empty() && q != t.qualifier)
+  if (!q.empty() && !t->qualifier.empty() && q != t->qualifier)
     return lambda_error(400, "InvalidParameterValueException",
                         "The derived qualifier from the function name does not match the "
                         "specified qualifier.");
-  const std::string qualifier = !q.empty() ? q : t.qualifier;
+  const std::string qualifier = !q.empty() ? q : t->qualifier;
   const auto& opt = self.invoker.options();
   const std::string arn =
-      "arn:aws:lambda:" + opt.region + ":" + opt.account + ":function:" + t.name;
+      "arn:aws:lambda:" + opt.region + ":" + opt.account + ":function:" + t->name;
   // Version numbers and aliases resolve through the invoker's cache (never SQLite here).
-  const std::optional<std::string> version = self.invoker.resolve_qualifier(t.name, qualifier);
+  const std::optional<std::string> version = self.invoker.resolve_qualifier(t->name, qualifier);
   if (!version)
     return lambda_error(404, "ResourceNotFoundException",
                         "Function not found: " + arn + (qualifier.empty() ? "" : ":" + qualifier));
@@ -385,7 +361,7 @@ std::optional<HttpResponse> prepare_invoke(Server::Impl& self, const std::string
   }
   if (auto it = req.find("X-Amz-Log-Type"); it != req.end() && it->value() == "Tail")
     out.tail = type == "RequestResponse";
-  out.function = t.name;
+  out.function = t->name;
   out.qualifier = *version;
   out.invoked_arn = arn + (qualifier.empty() ? "" : ":" + qualifier);
   out.payload = std::move(req.body());  // `body` aliases it: last use above
@@ -721,15 +697,15 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock, bool api_listener)
           res.prepare_payload();
         }
       } else {
+        ireq.request_id = rid;  // x-amzn-RequestId is the invocation's request id
         invoke::InvokeResult result =
             co_await async_invoke(&self->invoker, &ireq, asio::use_awaitable);
         if (self->stopped) break;
         rid = result.request_id;
         HttpResponse hr = invoke_result_response(result);
         res = to_beast(std::move(hr), version, rid);
-        if (result.status == 200) {
-          res.set("X-Amzn-Trace-Id", "root=1-00000000-000000000000000000000000;sampled=0");
-        }
+        if (result.status == 200 && !result.trace_id.empty())
+          res.set("X-Amzn-Trace-Id", response_trace_id(result.trace_id));
       }
     } else {
       HttpRequest hreq;
@@ -760,7 +736,7 @@ asio::awaitable<void> session(ImplPtr self, tcp::socket sock, bool api_listener)
       res = to_beast(std::move(hr), version, rid);
     }
     res.keep_alive(!close && parser.get().keep_alive());
-    auto [ec3, n3] = co_await http::async_write(sock, res, kTuple);
+    const boost::system::error_code ec3 = co_await runtime_api::write_now(sock, res);
     if (ec3) break;
     if (early && !parser.is_done()) {
       co_await runtime_api::linger_close(sock);
@@ -784,6 +760,8 @@ asio::awaitable<void> accept_loop(ImplPtr self, bool api_listener) {
       continue;  // EMFILE and friends: keep serving
     }
     sock.set_option(tcp::no_delay(true));
+    beast::error_code nb;
+    sock.non_blocking(true, nb);  // for write_now(): a reply write never blocks the io thread
     asio::co_spawn(self->io, session(self, std::move(sock), api_listener), asio::detached);
   }
 }

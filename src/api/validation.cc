@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <boost/json.hpp>
-#include <regex>
 
 namespace lambdad::api {
 namespace {
@@ -16,26 +15,86 @@ constexpr std::string_view kNamespacedPattern =
 constexpr std::string_view kFunctionArnPattern =
     R"(arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}(-gov)?-[a-z]+-\d{1}:\d{12}:function:[a-zA-Z0-9-_]+(:(\$LATEST|[a-zA-Z0-9-_]+))?)";
 
-// The same patterns in a form std::regex (ECMAScript) parses unambiguously ('-' last in a class).
-// Groups: 3 region+':', 5 account+':', 7 name, 9 qualifier.
-const std::regex& function_name_regex(bool dots) {
-  static const std::regex kPlain(
-      R"(^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d:)?(\d{12}:)?(function:)?([a-zA-Z0-9_-]+)(:(\$LATEST|[a-zA-Z0-9_-]+))?$)");
-  static const std::regex kDots(
-      R"(^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d:)?(\d{12}:)?(function:)?([a-zA-Z0-9_.-]+)(:(\$LATEST|[a-zA-Z0-9_-]+))?$)");
-  return dots ? kDots : kPlain;
+// Hand-written matchers for those patterns (no std::regex: the name is parsed on every
+// Invoke). Each returns the length of the prefix it matches, or 0.
+bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alpha(char c) { return is_lower(c) || (c >= 'A' && c <= 'Z'); }
+bool is_name_char(char c, bool dots) {
+  return is_alpha(c) || is_digit(c) || c == '_' || c == '-' || (dots && c == '.');
 }
 
-// Groups: 2 region, 4 account, 5 name, 7 qualifier.
-const std::regex& function_arn_regex() {
-  static const std::regex kArn(
-      R"(^arn:(aws[a-zA-Z-]*)?:lambda:([a-z]{2}(-gov)?-[a-z]+-\d):(\d{12}):function:([a-zA-Z0-9_-]+)(:(\$LATEST|[a-zA-Z0-9_-]+))?$)");
-  return kArn;
+// "arn:" ("aws" [a-zA-Z-]*)? ":lambda:"
+size_t match_arn_prefix(std::string_view s) {
+  if (!s.starts_with("arn:")) return 0;
+  size_t i = 4;
+  if (s.substr(i).starts_with("aws")) {
+    i += 3;
+    while (i < s.size() && (is_alpha(s[i]) || s[i] == '-')) ++i;
+  }
+  return s.substr(i).starts_with(":lambda:") ? i + 8 : 0;
 }
 
-std::string strip_colon(std::string s) {
-  if (!s.empty() && s.back() == ':') s.pop_back();
-  return s;
+// [a-z]{2} ("-gov")? "-" [a-z]+ "-" \d, without the ':' after it.
+size_t match_region(std::string_view s) {
+  if (s.size() < 2 || !is_lower(s[0]) || !is_lower(s[1])) return 0;
+  auto rest = [&s](size_t i) -> size_t {
+    if (i >= s.size() || s[i] != '-') return 0;
+    size_t j = i + 1;
+    while (j < s.size() && is_lower(s[j])) ++j;
+    if (j == i + 1 || j + 1 >= s.size() || s[j] != '-' || !is_digit(s[j + 1])) return 0;
+    return j + 2;
+  };
+  if (s.substr(2).starts_with("-gov"))
+    if (size_t n = rest(6)) return n;
+  return rest(2);
+}
+
+// The whole pattern, exploring the optional groups in the order a backtracking regex does
+// (each group matched if it can be, then without it), so the parts come out as the model's
+// regular expression would capture them.
+bool match_function_name(std::string_view s, bool dots, FunctionRef& out) {
+  for (int mask = 0; mask < 16; ++mask) {
+    std::string_view rest = s;
+    std::string_view region, account;
+    if (!(mask & 8)) {
+      const size_t n = match_arn_prefix(rest);
+      if (n == 0) continue;
+      rest.remove_prefix(n);
+    }
+    if (!(mask & 4)) {
+      const size_t n = match_region(rest);
+      if (n == 0 || n >= rest.size() || rest[n] != ':') continue;
+      region = rest.substr(0, n);
+      rest.remove_prefix(n + 1);
+    }
+    if (!(mask & 2)) {
+      if (rest.size() < 13 || rest[12] != ':') continue;
+      if (!std::all_of(rest.begin(), rest.begin() + 12, is_digit)) continue;
+      account = rest.substr(0, 12);
+      rest.remove_prefix(13);
+    }
+    if (!(mask & 1)) {
+      if (!rest.starts_with("function:")) continue;
+      rest.remove_prefix(9);
+    }
+    size_t n = 0;
+    while (n < rest.size() && is_name_char(rest[n], dots)) ++n;
+    if (n == 0) continue;
+    std::string_view name = rest.substr(0, n), qualifier;
+    rest.remove_prefix(n);
+    if (!rest.empty()) {
+      if (rest[0] != ':' || rest.size() == 1) continue;
+      qualifier = rest.substr(1);
+      if (qualifier != "$LATEST" && !std::all_of(qualifier.begin(), qualifier.end(),
+                                                 [](char c) { return is_name_char(c, false); }))
+        continue;
+    }
+    out = FunctionRef{std::string(name), std::string(qualifier), std::string(region),
+                      std::string(account)};
+    return true;
+  }
+  return false;
 }
 
 constexpr size_t kMaxFunctionNameLength = 64;  // the name part, whatever form it came in
@@ -141,14 +200,12 @@ std::optional<FunctionRef> parse_function_name(std::string_view text, NameShape 
     errors.add(member, text, max_length_constraint(static_cast<int64_t>(max_len)));
     return std::nullopt;
   }
-  std::match_results<std::string_view::const_iterator> m;
-  if (text.empty() ||
-      !std::regex_match(text.begin(), text.end(), m, function_name_regex(namespaced))) {
+  FunctionRef ref;
+  if (text.empty() || !match_function_name(text, namespaced, ref)) {
     errors.add(member, text,
                pattern_constraint(namespaced ? kNamespacedPattern : kFunctionNamePattern));
     return std::nullopt;
   }
-  FunctionRef ref{m[7].str(), m[9].str(), strip_colon(m[3].str()), strip_colon(m[5].str())};
   if (ref.name.size() > kMaxFunctionNameLength) {
     errors.add(member, ref.name, max_length_constraint(kMaxFunctionNameLength));
     return std::nullopt;
@@ -158,12 +215,15 @@ std::optional<FunctionRef> parse_function_name(std::string_view text, NameShape 
 
 std::optional<FunctionRef> parse_function_arn(std::string_view text, ValidationErrors& errors,
                                               std::string_view member) {
-  std::match_results<std::string_view::const_iterator> m;
-  if (!std::regex_match(text.begin(), text.end(), m, function_arn_regex())) {
+  // The full-ARN shape: every optional group of the name pattern present, no dots.
+  FunctionRef ref;
+  const size_t arn = match_arn_prefix(text);
+  if (arn == 0 || !match_function_name(text, false, ref) || ref.region.empty() ||
+      ref.account.empty() ||
+      text.substr(arn + ref.region.size() + ref.account.size() + 2).substr(0, 9) != "function:") {
     errors.add(member, text, pattern_constraint(kFunctionArnPattern));
     return std::nullopt;
   }
-  FunctionRef ref{m[5].str(), m[7].str(), m[2].str(), m[4].str()};
   if (ref.name.size() > kMaxFunctionNameLength) {
     errors.add(member, ref.name, max_length_constraint(kMaxFunctionNameLength));
     return std::nullopt;

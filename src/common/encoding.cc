@@ -1,10 +1,14 @@
 #include "common/encoding.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 
 namespace lambdad {
@@ -107,14 +111,39 @@ std::string lambda_timestamp_now() {
   return buf;
 }
 
+void random_bytes(unsigned char* out, size_t n) {
+  // One RAND_bytes call (with its getpid fork check) per 4 KiB instead of per id. No process
+  // of ours forks without exec, so a buffer is never shared by two processes.
+  thread_local unsigned char pool[4096];
+  thread_local size_t used = sizeof pool;
+  while (n > 0) {
+    if (used == sizeof pool) {
+      if (RAND_bytes(pool, sizeof pool) != 1) std::abort();  // no entropy: nothing is safe
+      used = 0;
+    }
+    const size_t take = std::min(n, sizeof pool - used);
+    std::memcpy(out, pool + used, take);
+    OPENSSL_cleanse(pool + used, take);
+    used += take;
+    out += take;
+    n -= take;
+  }
+}
+
 std::string uuid4() {
   unsigned char b[16];
-  RAND_bytes(b, sizeof b);
+  random_bytes(b, sizeof b);
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
-  const std::string h = hex(std::string_view(reinterpret_cast<const char*>(b), 16));
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
-         "-" + h.substr(20);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  size_t o = 0;
+  for (size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++o;
+    out[o++] = kHex[b[i] >> 4];
+    out[o++] = kHex[b[i] & 15];
+  }
+  return out;
 }
 
 }  // namespace lambdad

@@ -23,5 +23,7 @@ std::string sha256_base64(std::string_view bytes);
 std::string lambda_timestamp_now();
 // A random RFC 4122 v4 UUID ("8c0a...-...."), used for request ids and RevisionIds.
 std::string uuid4();
+// Cryptographically random bytes (OpenSSL), buffered per thread.
+void random_bytes(unsigned char* out, size_t n);
 
 }  // namespace lambdad

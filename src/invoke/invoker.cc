@@ -1,6 +1,7 @@
 #include "invoke/invoker.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +32,9 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr size_t kTailBytes = 4096;
+// How long a queued invocation waits for an environment that answered to call /next again
+// before another one is started for it (checked by the 1 s reaper: 1-2 s).
+constexpr auto kFinishingGrace = std::chrono::seconds(1);
 // Per-invocation log kept in memory; beyond this the middle is dropped (file gets it all).
 constexpr size_t kMaxInvocationLog = 256 * 1024;
 
@@ -76,12 +80,34 @@ std::string error_json(std::string_view type, std::string_view message) {
          "\"}";
 }
 
+// "Root=1-<8 hex epoch s>-<24 hex>;Parent=<16 hex>;Sampled=0;Lineage=1:<8 hex>:0", as
+// Lambda-Runtime-Trace-Id looks in production (reference/runtime-api.md).
 std::string trace_id() {
-  const std::string r = sha256_hex(uuid4());
-  char secs[16];
-  std::snprintf(secs, sizeof secs, "%08lx", static_cast<unsigned long>(::time(nullptr)));
-  return "Root=1-" + std::string(secs) + "-" + r.substr(0, 24) + ";Parent=" + r.substr(24, 16) +
-         ";Sampled=0;Lineage=1:" + r.substr(40, 8) + ":0";
+  static constexpr char kHex[] = "0123456789abcdef";
+  unsigned char r[24];
+  random_bytes(r, sizeof r);
+  char out[96];
+  auto put_hex = [&r](char* dst, size_t from, size_t bytes) {
+    for (size_t i = 0; i < bytes; ++i) {
+      dst[2 * i] = kHex[r[from + i] >> 4];
+      dst[2 * i + 1] = kHex[r[from + i] & 15];
+    }
+  };
+  int n =
+      std::snprintf(out, sizeof out, "Root=1-%08lx-", static_cast<unsigned long>(::time(nullptr)));
+  put_hex(out + n, 0, 12);
+  n += 24;
+  std::memcpy(out + n, ";Parent=", 8);
+  n += 8;
+  put_hex(out + n, 12, 8);
+  n += 16;
+  std::memcpy(out + n, ";Sampled=0;Lineage=1:", 21);
+  n += 21;
+  put_hex(out + n, 20, 4);
+  n += 8;
+  std::memcpy(out + n, ":0", 2);
+  n += 2;
+  return std::string(out, static_cast<size_t>(n));
 }
 
 std::string log_stream_name(const std::string& version) {
@@ -96,7 +122,9 @@ std::string log_stream_name(const std::string& version) {
 }  // namespace
 
 struct Invocation {
-  InvokeRequest req;
+  InvokeRequest req;  // req.payload is moved into `payload` (shared with the NextEvent)
+  std::shared_ptr<const std::string> payload;
+  std::string trace_id;
   Invoker::Done done;
   Clock::time_point start{};
   int64_t start_epoch_ms = 0;
@@ -122,7 +150,8 @@ struct Environment final : runtime_api::Handler {
   void start_reading(asio::posix::stream_descriptor& sd, std::array<char, 4096>& buf);
   void drain_pipes();
   void on_output(std::string_view bytes);
-  int max_memory_used_mb();
+  int max_memory_used_mb(microseconds duration);
+  int read_max_memory_mb();
 
   Invoker::Impl& inv;
   std::shared_ptr<FunctionState> fn;
@@ -137,13 +166,20 @@ struct Environment final : runtime_api::Handler {
   asio::posix::stream_descriptor err_sd;
   std::array<char, 4096> out_buf{};
   std::array<char, 4096> err_buf{};
-  UniqueFd status_fd;  // /proc/<pid>/status, kept open for VmHWM reads
+  UniqueFd status_fd;      // /proc/<pid>/status, kept open for VmHWM reads
+  int max_memory_mb = -1;  // last read, -1 = never
+  Clock::time_point max_memory_read_at{};
   std::unique_ptr<runtime_api::Endpoint> endpoint;
   Deliver pending_next;
   std::unique_ptr<Invocation> current;
   bool answered = false;   // current invocation already completed (waiting for /next)
   bool finishing = false;  // answered and counted in FunctionState::finishing
+  // Init timeout while starting, then the invocation deadline. Re-armed lazily: a warm
+  // invocation only moves `deadline`; a wait that fires before it re-arms for the rest.
   asio::steady_timer timer;
+  Clock::time_point deadline = Clock::time_point::max();  // max = no invocation to time out
+  bool deadline_armed = false;
+  Clock::time_point answered_at{};  // when `finishing` began
   Clock::time_point spawned_at = Clock::now();
   Clock::time_point idle_since = Clock::now();
   bool initialized = false;
@@ -192,6 +228,8 @@ struct Invoker::Impl {
   bool spawn(const std::shared_ptr<FunctionState>& fn);
   void assign(Environment& env, std::unique_ptr<Invocation> inv);
   void became_ready(Environment& env);
+  void arm_deadline(Environment& env, Clock::time_point at);
+  void on_deadline(Environment& env);
   void complete(Environment& env, std::string body, bool function_error, const std::string& status,
                 const std::string& error_type);
   void finish(std::unique_ptr<Invocation> inv, InvokeResult result, int64_t billed,
@@ -284,20 +322,39 @@ void Environment::start_reading(asio::posix::stream_descriptor& sd, std::array<c
 }
 
 // Output written just before a /response may still sit in the pipe: take it now so it
-// lands between START and END, as on Lambda.
+// lands between START and END, as on Lambda. One poll() finds out whether there is any
+// (usually not), instead of a read() per pipe.
 void Environment::drain_pipes() {
+  pollfd fds[2] = {{child.stdout_fd.get(), POLLIN, 0}, {child.stderr_fd.get(), POLLIN, 0}};
+  if (fds[0].fd < 0 && fds[1].fd < 0) return;
+  if (::poll(fds, 2, 0) <= 0) return;
   char buf[16384];
-  for (int fd : {child.stdout_fd.get(), child.stderr_fd.get()}) {
-    if (fd < 0) continue;
+  for (const pollfd& p : fds) {
+    if (p.fd < 0 || (p.revents & (POLLIN | POLLHUP)) == 0) continue;
     for (int i = 0; i < 64; ++i) {
-      const ssize_t n = ::read(fd, buf, sizeof buf);
+      const ssize_t n = ::read(p.fd, buf, sizeof buf);
       if (n <= 0) break;
       on_output(std::string_view(buf, size_t(n)));
     }
   }
 }
 
-int Environment::max_memory_used_mb() {
+// VmHWM (or the cgroup's peak) for the REPORT line. Reading it makes the kernel render a
+// whole /proc status file, so a warm environment answering quickly reuses a value read in
+// the last kMaxMemoryStaleness; any invocation of 1 ms or more (allocating memory takes
+// time: page faults) reads it afresh, as does the first invocation of an environment.
+int Environment::max_memory_used_mb(microseconds duration) {
+  constexpr auto kMaxMemoryStaleness = milliseconds(100);
+  const auto now = Clock::now();
+  if (max_memory_mb >= 0 && duration < milliseconds(1) &&
+      now - max_memory_read_at < kMaxMemoryStaleness)
+    return max_memory_mb;
+  max_memory_read_at = now;
+  max_memory_mb = read_max_memory_mb();
+  return max_memory_mb;
+}
+
+int Environment::read_max_memory_mb() {
   if (child.sandbox)
     if (auto peak = child.sandbox->peak_memory_mb()) return *peak;
   if (!status_fd.valid()) return 0;
@@ -320,10 +377,10 @@ void Environment::next(Deliver deliver) {
     // A second /next while an invocation is outstanding re-renders it (Lambda's RIE does).
     auto ev = std::make_shared<runtime_api::NextEvent>();
     ev->request_id = current->req.request_id;
-    ev->payload = current->req.payload;
+    ev->payload = current->payload;
     ev->deadline_ms = current->start_epoch_ms + config->timeout_s * 1000LL;
     ev->invoked_function_arn = current->req.invoked_arn;
-    ev->trace_id = trace_id();
+    ev->trace_id = current->trace_id;
     ev->client_context = current->req.client_context;
     deliver(std::move(ev));
     return;
@@ -671,50 +728,64 @@ void Invoker::Impl::assign(Environment& env, std::unique_ptr<Invocation> inv) {
   inv->start = Clock::now();
   inv->start_epoch_ms = epoch_ms();
   inv->log = metering::start_line(inv->req.request_id, env.config->version);
+  inv->trace_id = trace_id();
   auto ev = std::make_shared<runtime_api::NextEvent>();
   ev->request_id = inv->req.request_id;
-  ev->payload = inv->req.payload;
+  ev->payload = inv->payload;
   ev->deadline_ms = inv->start_epoch_ms + env.config->timeout_s * 1000LL;
   ev->invoked_function_arn = inv->req.invoked_arn;
-  ev->trace_id = trace_id();
+  ev->trace_id = inv->trace_id;
   ev->client_context = inv->req.client_context;
   env.current = std::move(inv);
-  Environment* e = &env;
-  env.timer.expires_after(std::chrono::seconds(env.config->timeout_s));
-  env.timer.async_wait([this, e, alive = env.alive](boost::system::error_code ec) {
-    if (ec || !*alive || !e->current || e->answered) return;
-    // Deadline: kill the sandbox and answer as Lambda does.
-    e->drain_pipes();
-    const std::string id = e->current->req.request_id;
-    const int t = e->config->timeout_s;
-    e->current->log += metering::timeout_line(id, t);
-    complete(*e,
-             error_json("Sandbox.Timedout", "RequestId: " + id + " Error: Task timed out after " +
-                                                std::to_string(t) + ".00 seconds"),
-             true, "timeout", "");
-    kill(*e);
-  });
+  arm_deadline(env, env.current->start + std::chrono::seconds(env.config->timeout_s));
   auto deliver = std::move(env.pending_next);
   env.pending_next = nullptr;
   deliver(std::move(ev));
 }
 
+void Invoker::Impl::arm_deadline(Environment& env, Clock::time_point at) {
+  env.deadline = at;
+  if (env.deadline_armed && env.timer.expiry() <= at) return;  // fires first, then re-arms
+  env.deadline_armed = true;
+  env.timer.expires_at(at);  // cancels a later wait (its handler sees operation_aborted)
+  Environment* e = &env;
+  env.timer.async_wait([this, e, alive = env.alive](boost::system::error_code ec) {
+    if (ec || !*alive) return;
+    on_deadline(*e);
+  });
+}
+
+void Invoker::Impl::on_deadline(Environment& env) {
+  env.deadline_armed = false;
+  if (env.state == Environment::State::kDead || env.deadline == Clock::time_point::max()) return;
+  if (Clock::now() < env.deadline) {  // armed for an earlier invocation: wait for the rest
+    arm_deadline(env, env.deadline);
+    return;
+  }
+  if (!env.current || env.answered) return;
+  // Deadline: kill the sandbox and answer as Lambda does.
+  env.drain_pipes();
+  const std::string id = env.current->req.request_id;
+  const int t = env.config->timeout_s;
+  env.current->log += metering::timeout_line(id, t);
+  complete(env,
+           error_json("Sandbox.Timedout", "RequestId: " + id + " Error: Task timed out after " +
+                                              std::to_string(t) + ".00 seconds"),
+           true, "timeout", "");
+  kill(env);
+}
+
 void Invoker::Impl::complete(Environment& env, std::string body, bool function_error,
                              const std::string& status, const std::string& error_type) {
-  env.timer.cancel();
+  env.deadline = Clock::time_point::max();  // the pending wait, if any, finds nothing to do
   env.drain_pipes();
   env.answered = true;
   if (env.state == Environment::State::kBusy && !env.finishing) {
+    // A runtime that never calls /next again must not hold queued callers hostage: the
+    // reaper stops counting on it after kFinishingGrace.
     env.finishing = true;
     env.fn->finishing++;
-    // A runtime that never calls /next again must not hold queued callers hostage.
-    Environment* e = &env;
-    env.timer.expires_after(std::chrono::seconds(1));
-    env.timer.async_wait([this, e, alive = env.alive](boost::system::error_code ec) {
-      if (ec || !*alive || !e->finishing) return;
-      clear_finishing(*e);
-      maybe_spawn(e->fn);
-    });
+    env.answered_at = Clock::now();
   }
   auto& inv = env.current;
   const auto now = Clock::now();
@@ -733,11 +804,12 @@ void Invoker::Impl::complete(Environment& env, std::string body, bool function_e
   moved->req = std::move(inv->req);
   inv->req.request_id = moved->req.request_id;  // all a late duplicate post is checked against
   moved->done = std::move(inv->done);
+  moved->trace_id = inv->trace_id;
   moved->start_epoch_ms = inv->start_epoch_ms;
   moved->log = std::move(inv->log);
   inv->log.clear();
   finish(std::move(moved), std::move(r), billed, env.config, duration, init,
-         env.max_memory_used_mb(), status, error_type);
+         env.max_memory_used_mb(duration), status, error_type);
 }
 
 void Invoker::Impl::finish(std::unique_ptr<Invocation> inv, InvokeResult r, int64_t billed,
@@ -761,6 +833,7 @@ void Invoker::Impl::finish(std::unique_ptr<Invocation> inv, InvokeResult r, int6
   }
   r.request_id = inv->req.request_id;
   r.executed_version = cfg->version;
+  r.trace_id = std::move(inv->trace_id);
   stats.invocations++;
   if (!r.function_error.empty()) stats.errors++;
   if (opt.metrics) opt.metrics->observe(cfg->name, duration, !r.function_error.empty(), !!init);
@@ -810,6 +883,8 @@ void Invoker::Impl::kill(Environment& env) {
   clear_finishing(env);
   env.state = Environment::State::kDead;
   env.timer.cancel();
+  env.deadline_armed = false;
+  env.deadline = Clock::time_point::max();
   live_envs--;
   auto& idle = env.fn->idle;
   idle.erase(std::remove(idle.begin(), idle.end(), &env), idle.end());
@@ -840,6 +915,8 @@ void Invoker::Impl::on_exit(Environment& env) {
     live_envs--;
     env.state = Environment::State::kDead;
     env.timer.cancel();
+    env.deadline_armed = false;
+    env.deadline = Clock::time_point::max();
     auto& idle = env.fn->idle;
     idle.erase(std::remove(idle.begin(), idle.end(), &env), idle.end());
   }
@@ -914,12 +991,21 @@ void Invoker::Impl::schedule_reaper() {
   reaper.async_wait([this](boost::system::error_code ec) {
     if (ec || stopping) return;
     const auto now = Clock::now();
+    std::vector<std::shared_ptr<FunctionState>> waiting;
     for (auto& [name, fn] : functions) {
       std::vector<Environment*> victims;
       for (Environment* e : fn->idle)
         if (now - e->idle_since >= opt.idle_timeout) victims.push_back(e);
       for (Environment* e : victims) kill(*e);
+      bool released = false;
+      for (auto& e : fn->envs)
+        if (e->finishing && now - e->answered_at >= kFinishingGrace) {
+          clear_finishing(*e);
+          released = true;
+        }
+      if (released) waiting.push_back(fn);
     }
+    for (auto& fn : waiting) maybe_spawn(fn);
     schedule_reaper();
   });
 }
@@ -1098,6 +1184,7 @@ void Invoker::invoke(InvokeRequest req, Done done) {
   }
   if (req.invoked_arn.empty()) req.invoked_arn = impl_->arn(req.function);
   auto inv = std::make_unique<Invocation>();
+  inv->payload = std::make_shared<const std::string>(std::move(req.payload));
   inv->req = std::move(req);
   inv->done = std::move(done);
   impl_->dispatch(it->second, std::move(inv));

@@ -73,6 +73,7 @@ struct InvokeResult {
   std::string function_error;  // "Unhandled" or ""
   std::string executed_version = "$LATEST";
   std::string log_tail;  // last 4 KB of this invocation's log (when tail)
+  std::string trace_id;  // Lambda-Runtime-Trace-Id given to the runtime ("" if never started)
 };
 
 struct Stats {

@@ -16,6 +16,7 @@
 #include "common/encoding.h"
 #include "runtime_api/linger.h"
 #include "runtime_api/peer.h"
+#include "runtime_api/write_now.h"
 
 namespace lambdad::runtime_api {
 
@@ -87,7 +88,7 @@ Response next_reply(unsigned version, const NextEvent& ev) {
   res.set("Lambda-Runtime-Invoked-Function-Arn", ev.invoked_function_arn);
   res.set("Lambda-Runtime-Trace-Id", ev.trace_id);
   if (!ev.client_context.empty()) res.set("Lambda-Runtime-Client-Context", ev.client_context);
-  res.body() = ev.payload.empty() ? std::string("{}") : ev.payload;
+  res.body() = !ev.payload || ev.payload->empty() ? std::string("{}") : *ev.payload;
   res.prepare_payload();
   return res;
 }
@@ -193,7 +194,7 @@ asio::awaitable<void> session(std::shared_ptr<Endpoint::State> st, tcp::socket s
       }
     }
     res.keep_alive(!close && head.keep_alive());
-    auto [ec3, n3] = co_await http::async_write(sock, res, kTuple);
+    const boost::system::error_code ec3 = co_await write_now(sock, res);
     if (ec3) break;
     if (close && !parser.is_done()) {
       co_await linger_close(sock);
@@ -222,6 +223,8 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Endpoint::State> st) {
       }
     }
     sock.set_option(tcp::no_delay(true));
+    beast::error_code nb;
+    sock.non_blocking(true, nb);  // for write_now(): a reply write never blocks the io thread
     asio::co_spawn(st->io, session(st, std::move(sock)), asio::detached);
   }
 }

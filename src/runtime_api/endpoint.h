@@ -26,8 +26,8 @@ inline constexpr uint64_t kMaxResponseBytes = 6 * 1024 * 1024 + 100;
 
 struct NextEvent {
   std::string request_id;
-  std::string payload;
-  int64_t deadline_ms = 0;  // epoch ms
+  std::shared_ptr<const std::string> payload;  // shared with the invocation: no copy per event
+  int64_t deadline_ms = 0;                     // epoch ms
   std::string invoked_function_arn;
   std::string trace_id;
   std::string client_context;  // decoded JSON, "" when none

@@ -115,6 +115,29 @@ class ProbeInvokeTest(ServerTestCase):
         self.assertLessEqual(len(tail), 4096)
         self.assertIn(b"REPORT RequestId: " + resp["ResponseMetadata"]["RequestId"].encode(), tail)
 
+    def test_trace_id_header_is_the_invocations(self):
+        # X-Amzn-Trace-Id on the Invoke reply is the trace id the runtime got for this
+        # invocation (Lambda-Runtime-Trace-Id, which the SDK exports as _X_AMZN_TRACE_ID),
+        # with lower-case keys as Lambda writes it; a new one per invocation.
+        name = self.probe()
+        seen = set()
+        for _ in range(2):
+            resp, body = self.invoke(name, {"action": "env"})
+            runtime_trace = json.loads(body)["_X_AMZN_TRACE_ID"]
+            self.assertRegex(
+                runtime_trace,
+                r"^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0;"
+                r"Lineage=1:[0-9a-f]{8}:0$",
+            )
+            header = resp["ResponseMetadata"]["HTTPHeaders"]["x-amzn-trace-id"]
+            expected = ";".join(
+                kv.split("=", 1)[0].lower() + "=" + kv.split("=", 1)[1]
+                for kv in runtime_trace.split(";")
+            )
+            self.assertEqual(header, expected)
+            seen.add(header)
+        self.assertEqual(len(seen), 2)
+
     def test_dry_run_is_204_and_runs_nothing(self):
         name = self.probe()
         resp, body = self.invoke(name, {"action": "counter"}, InvocationType="DryRun")

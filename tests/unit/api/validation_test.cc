@@ -53,6 +53,12 @@ TEST(ValidationTest, ParsesEveryFunctionNameForm) {
        "123456789012"},
       {"arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:f", "f", "", "us-gov-west-1",
        "123456789012"},
+      // Optional groups are taken when they can be, as the model's regular expression does.
+      {"function:f", "f", "", "", ""},
+      {"function", "function", "", "", ""},
+      {"us-east-1:f", "f", "", "us-east-1", ""},
+      {"123456789012:f:2", "f", "2", "", "123456789012"},
+      {"arn:aws:lambda:f", "f", "", "", ""},
   };
   for (const NameCase& c : cases) {
     SCOPED_TRACE(c.text);
@@ -67,7 +73,8 @@ TEST(ValidationTest, ParsesEveryFunctionNameForm) {
 }
 
 TEST(ValidationTest, RejectsInvalidNamesWithTheModelPattern) {
-  for (const char* bad : {"", "bad name", "a/b", "f:1:2", "f.js", "f:", "ü"}) {
+  for (const char* bad : {"", "bad name", "a/b", "f:1:2", "f.js", "f:", "ü", "arn:lambda:f",
+                          "arn:aws:lambda:us-east-1:123:function:f"}) {
     SCOPED_TRACE(bad);
     ValidationErrors e;
     EXPECT_FALSE(parse_function_name(bad, NameShape::kFunctionName, e));

@@ -26,7 +26,7 @@ struct FakeHandler : Handler {
   void next(Deliver deliver) override {
     auto ev = std::make_shared<NextEvent>();
     ev->request_id = current_id;
-    ev->payload = "{\"k\":1}";
+    ev->payload = std::make_shared<const std::string>("{\"k\":1}");
     ev->deadline_ms = 1700000000000;
     ev->invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:f";
     ev->trace_id = "Root=1-abc";
