@@ -52,6 +52,7 @@ int serve(Args& args) {
   };
   async::QueueOptions aopt;
   bool insecure = false;
+  std::chrono::milliseconds header_timeout{30'000};
   for (size_t i = 0; i < args.rest.size(); ++i) {
     const std::string& a = args.rest[i];
     auto value = [&]() -> std::string {
@@ -89,6 +90,8 @@ int serve(Args& args) {
       iopt.init_timeout = std::chrono::milliseconds(std::stoll(value()) * 1000);
     else if (a == "--insecure")
       insecure = true;
+    else if (a == "--header-timeout")
+      header_timeout = std::chrono::milliseconds(std::stoll(value()) * 1000);
     else if (a == "--no-isolation")
       isolation = false;
     else if (a == "--freeze-idle")
@@ -105,7 +108,7 @@ int serve(Args& args) {
                    "[--max-environments N] [--max-environments-per-function N] [--max-queue N] "
                    "[--idle-timeout SECONDS] [--init-timeout SECONDS] [--region R]\n"
                    "       [--no-isolation] [--freeze-idle] [--async-retry-base-ms MS] "
-                   "[--async-max-in-flight N] [--insecure]\n"
+                   "[--async-max-in-flight N] [--insecure] [--header-timeout SECONDS]\n"
                    "       [--price-x86 $/GB-s] [--price-arm $/GB-s] [--price-request $] "
                    "(defaults: %s)\n"
                    "       [--usage-retention-days N] [--usage-max-rows N] "
@@ -139,6 +142,10 @@ int serve(Args& args) {
     return 2;
   }
   sopt.verifier = &verifier;
+  sopt.header_timeout = header_timeout;
+  // Code.Location carries an expiring token (auth/url_signer.h) so it downloads unsigned.
+  const auth::UrlSigner url_signer;
+  sopt.url_signer = &url_signer;
   auto registry = registry::open_sqlite_registry(data_dir);
   if (!registry) {
     std::fprintf(stderr, "lambdad: %s\n", registry.error().message().c_str());
@@ -173,6 +180,9 @@ int serve(Args& args) {
   copt.region = iopt.region;
   copt.account = iopt.account;
   copt.base_url = "http://" + listen;
+  copt.sign_location = [&url_signer](std::string_view path) {
+    return url_signer.sign(path, std::chrono::system_clock::now() + auth::UrlSigner::kTtl);
+  };
   api::ControlEffects effects;
   effects.upserted = [&invoker](const registry::FunctionRecord& r) { invoker.post_upsert(r); };
   effects.removed = [&invoker](const std::string& n) { invoker.post_remove(n); };
