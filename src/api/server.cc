@@ -201,7 +201,7 @@ std::optional<HttpResponse> authorize(Server::Impl& self, std::string_view metho
                                       const HeaderList& headers, std::string_view body) {
   if (self.options.verifier == nullptr) return std::nullopt;
   if (self.options.url_signer != nullptr && method == "GET" &&
-      path.starts_with(auth::UrlSigner::kPackagesPrefix)) {
+      path.starts_with(auth::UrlSigner::kPackagesPrefix) && self.options.verifier->enabled()) {
     using Check = auth::UrlSigner::Check;
     const Check c = self.options.url_signer->check(path, query, std::chrono::system_clock::now());
     if (c == Check::kValid) return std::nullopt;  // Code.Location: the token is the credential

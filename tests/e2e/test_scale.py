@@ -9,7 +9,7 @@ import os
 import threading
 import time
 
-from harness import ServerTestCase, make_zip, probe_zip
+from harness import ServerTestCase, close_client, make_zip, probe_zip
 
 FUNCTIONS = int(os.environ.get("LAMBDAD_SCALE_FUNCTIONS", "10000"))
 SPEW_MB = int(os.environ.get("LAMBDAD_SCALE_SPEW_MB", "1024"))
@@ -44,10 +44,12 @@ class ScaleTest(ServerTestCase):
         prefix = "scale-%d-" % (time.time_ns() % 10**9)
         names = ["%s%05d" % (prefix, i) for i in range(FUNCTIONS)]
         clients = threading.local()
+        made = []
 
         def create(name):
             if not hasattr(clients, "lam"):
                 clients.lam = self.make_client()
+                made.append(clients.lam)
             clients.lam.create_function(
                 FunctionName=name,
                 Runtime="provided.al2023",
@@ -60,6 +62,8 @@ class ScaleTest(ServerTestCase):
         with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
             for f in [pool.submit(create, n) for n in names]:
                 f.result()
+        for lam in made:
+            close_client(lam)
         created_s = time.monotonic() - started
         rss_after_create = rss_mb(self.server.proc.pid)
 
@@ -107,6 +111,7 @@ class ScaleTest(ServerTestCase):
 
         def flood():
             lam = self.make_client(read_timeout=300)
+            self.addCleanup(close_client, lam)
             try:
                 resp = lam.invoke(
                     FunctionName=spewer,
