@@ -102,7 +102,9 @@ def sanitizer_report(text):
         i = text.find(marker)
         if i >= 0:
             start = text.rfind("\n", 0, i) + 1
-            return text[start : start + 20000]
+            # Asio/Beast frames run to thousands of characters: cut each line, keep 200.
+            lines = text[start:].splitlines()[:200]
+            return "\n".join(l if len(l) <= 300 else l[:300] + " ..." for l in lines)
     return ""
 
 
