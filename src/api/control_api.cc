@@ -589,9 +589,8 @@ HttpResponse get_function(const Context& ctx, const std::string& label, const Qu
   if (configuration_only) return json_response(200, render_configuration(ctx, *fn, false));
   json::object out;
   out["Configuration"] = render_configuration(ctx, *fn, false);
-  out["Code"] = json::object{
-      {"RepositoryType", "S3"},
-      {"Location", ctx.options.base_url + "/lambdad/packages/" + fn->package_id + ".zip"}};
+  out["Code"] = json::object{{"RepositoryType", "S3"},
+                             {"Location", code_location(ctx.options, fn->package_id)}};
   if (!fn->tags.empty()) out["Tags"] = render_tags(fn->tags);
   add_concurrency(versions_context(ctx), target.name, out);
   return json_response(200, out);

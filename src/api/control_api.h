@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/http_message.h"
@@ -22,7 +23,17 @@ struct ControlOptions {
   // Prefix for GetFunction's Code.Location, e.g. "http://127.0.0.1:9001"; the server
   // serves GET <base_url>/lambdad/packages/<package_id>.zip via ControlApi::handle too.
   std::string base_url;
+  // Query string that lets Code.Location be fetched without SigV4 (auth/url_signer.h), given
+  // the URL's path; unset: a bare URL. Called on the worker threads.
+  std::function<std::string(std::string_view path)> sign_location;
 };
+
+// GetFunction's Code.Location for a package: base_url + /lambdad/packages/<id>.zip[?token].
+inline std::string code_location(const ControlOptions& o, const std::string& package_id) {
+  const std::string path = "/lambdad/packages/" + package_id + ".zip";
+  if (!o.sign_location) return o.base_url + path;
+  return o.base_url + path + "?" + o.sign_location(path);
+}
 
 // What the rest of the server must learn after a successful write (invoker cache,
 // draining warm environments). Called on the worker thread after the registry commit.

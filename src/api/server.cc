@@ -5,6 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -172,6 +173,18 @@ std::optional<HttpResponse> authorize(Server::Impl& self, std::string_view metho
                                       std::string_view path, std::string_view query,
                                       const HeaderList& headers, std::string_view body) {
   if (self.options.verifier == nullptr) return std::nullopt;
+  if (self.options.url_signer != nullptr && method == "GET" &&
+      path.starts_with(auth::UrlSigner::kPackagesPrefix) && self.options.verifier->enabled()) {
+    using Check = auth::UrlSigner::Check;
+    const Check c = self.options.url_signer->check(path, query, std::chrono::system_clock::now());
+    if (c == Check::kValid) return std::nullopt;  // Code.Location: the token is the credential
+    if (c == Check::kExpired)
+      return lambda_error(403, "AccessDeniedException", "Request has expired");
+    if (c == Check::kInvalid)
+      return lambda_error(403, "AccessDeniedException",
+                          "The request signature we calculated does not match the signature "
+                          "you provided.");
+  }
   auth::SignedRequest sr{method, path, query, &headers, body};
   auto denial = self.options.verifier->verify(sr, std::chrono::system_clock::now());
   if (!denial) return std::nullopt;
@@ -534,16 +547,51 @@ asio::awaitable<HttpResponse> serve_front(Server::Impl* self, HttpRequest* req,
 constexpr std::string_view kInvokePrefix = "/2015-03-31/functions/";
 constexpr std::string_view kInvokeSuffix = "/invocations";
 
+// Slowloris guard: the header must be complete within options.header_timeout of its first
+// byte (an idle keep-alive connection waits without limit, as before). When the timer fires
+// while the header is still being read, the socket is closed and the read fails.
+struct HeaderDeadline {
+  enum Phase { kIdle, kReading, kGone };
+  explicit HeaderDeadline(asio::io_context& io)
+      : timer(io), phase(std::make_shared<Phase>(kIdle)) {}
+  asio::steady_timer timer;
+  std::shared_ptr<Phase> phase;  // shared with the timer's handler, which may run late
+
+  void arm(tcp::socket& sock, std::chrono::milliseconds timeout) {
+    *phase = kReading;
+    timer.expires_after(timeout);
+    // io thread only; the handler touches sock only while the session is reading a header
+    // (the session sets kGone before sock is destroyed).
+    timer.async_wait([p = phase, &sock](boost::system::error_code ec) {
+      if (ec || *p != kReading) return;
+      beast::error_code ignored;
+      sock.close(ignored);
+    });
+  }
+  void disarm() {
+    *phase = kIdle;
+    timer.cancel();
+  }
+  ~HeaderDeadline() { *phase = kGone; }
+};
+
 asio::awaitable<void> session(ImplPtr self, tcp::socket sock, bool api_listener) {
   self->sockets.insert(&sock);
   beast::flat_buffer buf;
+  HeaderDeadline deadline(self->io);
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(64 * 1024);
     // Beast checks Content-Length against body_limit while reading the header; lift it
     // there and apply the real limit below, so oversize bodies get Lambda's 413.
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    if (buf.size() == 0) {  // idle between requests: wait for the first byte, unbounded
+      auto [ecw] = co_await sock.async_wait(tcp::socket::wait_read, kTuple);
+      if (ecw || self->stopped) break;
+    }
+    deadline.arm(sock, self->options.header_timeout);
     auto [ec, n] = co_await http::async_read_header(sock, buf, parser, kTuple);
+    deadline.disarm();
     if (ec == http::error::header_limit && !self->stopped) {
       // Over 64 KiB of header: say so (as AWS's front ends do) instead of just hanging up.
       static const std::string k431 =

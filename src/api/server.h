@@ -5,12 +5,14 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "api/control_api.h"
 #include "api/http_front.h"
+#include "auth/url_signer.h"
 #include "auth/verifier.h"
 #include "common/result.h"
 #include "invoke/invoker.h"
@@ -55,6 +57,12 @@ struct ServerOptions {
   // `sam local start-api`); port 0 with api_host empty: none.
   std::string api_host;
   uint16_t api_port = 0;
+  // GetFunction's Code.Location tokens (auth/url_signer.h): a GET /lambdad/packages/<id>.zip
+  // with a valid token needs no SigV4; a bad or expired one is refused. Null: none.
+  const auth::UrlSigner* url_signer = nullptr;
+  // A request header must be complete this long after its first byte, or the connection is
+  // closed (slow clients; `lambdad serve --header-timeout`).
+  std::chrono::milliseconds header_timeout{30'000};
 };
 
 class Server {

@@ -580,9 +580,8 @@ HttpResponse get_qualified(const VersionsContext& ctx, const std::string& name,
   if (configuration_only) return json_response(200, config);
   json::object out;
   out["Configuration"] = std::move(config);
-  std::string base = ctx.options.base_url;
   out["Code"] = json::object{{"RepositoryType", "S3"},
-                             {"Location", base + "/lambdad/packages/" + fn->package_id + ".zip"}};
+                             {"Location", code_location(ctx.options, fn->package_id)}};
   if (Result<FunctionRecord> latest = ctx.registry.get(name); latest && !latest->tags.empty()) {
     json::object tags;
     for (const auto& [k, v] : latest->tags) tags[k] = v;

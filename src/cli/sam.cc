@@ -243,7 +243,7 @@ Result<YamlNode> inline_value(std::string_view s, int line) {
       if (!key) return key.error();
       auto v = inline_value(part.substr(colon + 1), line);
       if (!v) return v;
-      n.map.emplace_back(std::move(*key), std::move(*v));
+      n.map.push_back({std::move(*key), std::move(*v)});
     }
     return n;
   }
@@ -335,7 +335,7 @@ class Parser {
       }
       auto v = value_after(std::string_view(l.text).substr(colon + 1), indent, true, l.number);
       if (!v) return v;
-      n.map.emplace_back(std::move(*key), std::move(*v));
+      n.map.push_back({std::move(*key), std::move(*v)});
     }
     return n;
   }

@@ -20,15 +20,23 @@ namespace lambdad::cli {
 
 struct YamlNode {
   enum class Kind { kNull, kScalar, kMap, kSeq };
+  // A mapping entry. Not std::pair: clang 14 with libstdc++ rejects a pair of this
+  // still-incomplete type here (the SAM fuzz target is built with clang).
+  struct Entry;
   Kind kind = Kind::kNull;
-  std::string scalar;                                 // kScalar: the decoded text
-  std::string tag;                                    // e.g. "!Ref", or empty
-  std::vector<std::pair<std::string, YamlNode>> map;  // kMap, in document order
-  std::vector<YamlNode> seq;                          // kSeq
-  int line = 0;                                       // 1-based, for messages
+  std::string scalar;         // kScalar: the decoded text
+  std::string tag;            // e.g. "!Ref", or empty
+  std::vector<Entry> map;     // kMap, in document order
+  std::vector<YamlNode> seq;  // kSeq
+  int line = 0;               // 1-based, for messages
 
   // The value of `key` in a mapping, or nullptr (also when this is not a mapping).
   const YamlNode* get(std::string_view key) const;
+};
+
+struct YamlNode::Entry {
+  std::string first;  // the key
+  YamlNode second;    // the value
 };
 
 // Parses one YAML document. kInvalidArgument with "line N: why" on anything outside the subset.

@@ -57,6 +57,7 @@ int serve(Args& args) {
   schedule::SchedulerOptions schopt;
   bool insecure = false;
   std::string api_listen;  // --api-listen HOST:PORT: SAM routes on their own port
+  std::chrono::milliseconds header_timeout{30'000};
   for (size_t i = 0; i < args.rest.size(); ++i) {
     const std::string& a = args.rest[i];
     auto value = [&]() -> std::string {
@@ -96,6 +97,8 @@ int serve(Args& args) {
       api_listen = value();
     else if (a == "--insecure")
       insecure = true;
+    else if (a == "--header-timeout")
+      header_timeout = std::chrono::milliseconds(std::stoll(value()) * 1000);
     else if (a == "--no-isolation")
       isolation = false;
     else if (a == "--freeze-idle")
@@ -124,7 +127,8 @@ int serve(Args& args) {
                    "[--idle-timeout SECONDS] [--init-timeout SECONDS] [--region R]\n"
                    "       [--no-isolation] [--freeze-idle] [--network host|isolated] "
                    "[--async-retry-base-ms MS] "
-                   "[--async-max-in-flight N] [--insecure] [--api-listen HOST:PORT]\n"
+                   "[--async-max-in-flight N] [--insecure] [--api-listen HOST:PORT] "
+                   "[--header-timeout SECONDS]\n"
                    "       [--price-x86 $/GB-s] [--price-arm $/GB-s] [--price-request $] "
                    "(defaults: %s)\n"
                    "       [--usage-retention-days N] [--usage-max-rows N] "
@@ -174,6 +178,10 @@ int serve(Args& args) {
     return 2;
   }
   sopt.verifier = &verifier;
+  sopt.header_timeout = header_timeout;
+  // Code.Location carries an expiring token (auth/url_signer.h) so it downloads unsigned.
+  const auth::UrlSigner url_signer;
+  sopt.url_signer = &url_signer;
   auto registry = registry::open_sqlite_registry(data_dir);
   if (!registry) {
     std::fprintf(stderr, "lambdad: %s\n", registry.error().message().c_str());
@@ -220,6 +228,9 @@ int serve(Args& args) {
   copt.region = iopt.region;
   copt.account = iopt.account;
   copt.base_url = "http://" + listen;
+  copt.sign_location = [&url_signer](std::string_view path) {
+    return url_signer.sign(path, std::chrono::system_clock::now() + auth::UrlSigner::kTtl);
+  };
   api::ControlEffects effects;
   api::FrontTable front;  // function URLs and SAM routes, read by the front server
   effects.upserted = [&invoker](const registry::FunctionRecord& r) { invoker.post_upsert(r); };

@@ -214,6 +214,9 @@ struct Invoker::Impl {
   metering::UsageRecorder* usage;
   const Options& opt;
   std::map<std::string, std::shared_ptr<FunctionState>> functions;  // by pool_key()
+  // Removed functions replaced by a new one of the same name while their environments were
+  // still exiting; kept so ~Invoker can destroy those environments (see there).
+  std::map<FunctionState*, std::shared_ptr<FunctionState>> retired;
   std::map<std::string, std::map<std::string, registry::AliasRecord>> aliases;
   std::map<std::string, int> reserved;  // reserved concurrency by function name
   std::mt19937_64 rng{std::random_device{}()};
@@ -978,6 +981,7 @@ void Invoker::Impl::erase(Environment& env) {
     }
   }
   if (fn->removed && fn->envs.empty()) {
+    retired.erase(fn.get());
     for (auto it = functions.begin(); it != functions.end(); ++it)
       if (it->second == fn) {
         functions.erase(it);
@@ -1032,10 +1036,24 @@ Invoker::Invoker(asio::io_context& io, sandbox::Spawner& spawner, metering::LogS
   impl_->schedule_reaper();
 }
 
-Invoker::~Invoker() { shutdown(); }
+Invoker::~Invoker() {
+  shutdown();
+  // An Environment holds its FunctionState (env->fn) and the state owns it (fn->envs): break
+  // the cycle so every environment (Runtime API listener, pipes, sandbox) is destroyed here.
+  // Found by LeakSanitizer (issue 9).
+  auto destroy_envs = [](FunctionState& fn) {
+    fn.idle.clear();
+    auto envs = std::move(fn.envs);
+    fn.envs.clear();
+    envs.clear();
+  };
+  for (auto& [key, fn] : impl_->functions) destroy_envs(*fn);
+  for (auto& [ptr, fn] : impl_->retired) destroy_envs(*fn);
+}
 
 void Invoker::upsert(registry::FunctionRecord record) {
   auto& fn = impl_->functions[pool_key(record.name, record.version)];
+  if (fn && fn->removed && !fn->envs.empty()) impl_->retired.emplace(fn.get(), fn);
   if (!fn || fn->removed) fn = std::make_shared<FunctionState>();
   const bool changed = !fn->config || fn->config->generation != record.generation ||
                        network_for(fn->config->tags, options_.default_network) !=

@@ -37,10 +37,20 @@ std::string LogSink::path_for(const std::string& function) const {
 void LogSink::append(const std::string& function, std::string text) {
   {
     std::lock_guard lock(mu_);
+    if (queued_bytes_ + text.size() > kMaxQueuedBytes) {
+      dropped_bytes_ += text.size();
+      return;
+    }
+    queued_bytes_ += text.size();
     queue_.emplace_back(function, std::move(text));
     if (queue_.size() < kWakeBatch) return;  // the writer's tick picks it up
   }
   cv_.notify_one();
+}
+
+uint64_t LogSink::dropped_bytes() {
+  std::lock_guard lock(mu_);
+  return dropped_bytes_;
 }
 
 void LogSink::flush() {
@@ -70,6 +80,7 @@ void LogSink::run() {
     if (queue_.empty() && stop_) break;
     auto batch = std::move(queue_);
     queue_.clear();
+    queued_bytes_ = 0;
     busy_ = true;
     lock.unlock();
     // Consecutive records of one function go out in one writev (under load a batch is

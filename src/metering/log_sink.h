@@ -22,7 +22,12 @@ class LogSink {
   LogSink(const LogSink&) = delete;
   LogSink& operator=(const LogSink&) = delete;
 
+  // Drops the text (and counts it) when more than kMaxQueuedBytes wait for the disk, so a
+  // function writing faster than the disk cannot grow the server's memory.
   void append(const std::string& function, std::string text);
+  // Bytes dropped so far because the queue was full.
+  uint64_t dropped_bytes();
+  static constexpr size_t kMaxQueuedBytes = 64 * 1024 * 1024;
   // Blocks until everything queued so far is on disk (tests, shutdown).
   void flush();
   std::string path_for(const std::string& function) const;
@@ -35,6 +40,8 @@ class LogSink {
   std::condition_variable cv_;
   std::condition_variable drained_;
   std::deque<std::pair<std::string, std::string>> queue_;  // GUARDED_BY(mu_)
+  size_t queued_bytes_ = 0;                                // GUARDED_BY(mu_)
+  uint64_t dropped_bytes_ = 0;                             // GUARDED_BY(mu_)
   bool stop_ = false;
   bool flush_requested_ = false;  // GUARDED_BY(mu_)
   static constexpr size_t kWakeBatch = 4096;

@@ -13,7 +13,7 @@
 #include <optional>
 #include <set>
 
-#include "common/encoding.h"
+#include "runtime_api/endpoint_internal.h"
 #include "runtime_api/linger.h"
 #include "runtime_api/peer.h"
 #include "runtime_api/write_now.h"
@@ -37,7 +37,6 @@ struct Endpoint::State {
 
 namespace {
 
-using Response = http::response<http::string_body>;
 using NextPtr = std::shared_ptr<const NextEvent>;
 
 // Suspends the session until the environment hands it an event (or nullptr).
@@ -51,62 +50,6 @@ auto async_next(Handler* handler, Token&& token) {
       token, handler);
 }
 
-Response json_reply(unsigned version, int status, std::string body) {
-  Response res{static_cast<http::status>(status), version};
-  res.set(http::field::content_type, "application/json");
-  res.body() = std::move(body);
-  res.prepare_payload();
-  return res;
-}
-
-std::string escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    out += c;
-  }
-  return out;
-}
-
-Response error_reply(unsigned version, int status, std::string_view type, std::string_view msg) {
-  return json_reply(
-      version, status,
-      "{\"errorMessage\":\"" + escape(msg) + "\",\"errorType\":\"" + escape(type) + "\"}");
-}
-
-Response post_reply(unsigned version, const PostResult& r) {
-  if (r.status == 202) return json_reply(version, 202, "{\"status\":\"OK\"}");
-  return error_reply(version, r.status, r.error_type, r.error_message);
-}
-
-Response next_reply(unsigned version, const NextEvent& ev) {
-  Response res{http::status::ok, version};
-  res.set(http::field::content_type, "application/json");
-  res.set("Lambda-Runtime-Aws-Request-Id", ev.request_id);
-  res.set("Lambda-Runtime-Deadline-Ms", std::to_string(ev.deadline_ms));
-  res.set("Lambda-Runtime-Invoked-Function-Arn", ev.invoked_function_arn);
-  res.set("Lambda-Runtime-Trace-Id", ev.trace_id);
-  if (!ev.client_context.empty()) res.set("Lambda-Runtime-Client-Context", ev.client_context);
-  res.body() = !ev.payload || ev.payload->empty() ? std::string("{}") : *ev.payload;
-  res.prepare_payload();
-  return res;
-}
-
-constexpr std::string_view kPrefix = "/2018-06-01/runtime/";
-
-// Parses "invocation/<id>/response" etc. Returns the id and the verb.
-bool split_invocation(std::string_view rest, std::string_view& id, std::string_view& verb) {
-  constexpr std::string_view kInv = "invocation/";
-  if (rest.substr(0, kInv.size()) != kInv) return false;
-  rest.remove_prefix(kInv.size());
-  const auto slash = rest.find('/');
-  if (slash == std::string_view::npos) return false;
-  id = rest.substr(0, slash);
-  verb = rest.substr(slash + 1);
-  return true;
-}
-
 asio::awaitable<void> session(std::shared_ptr<Endpoint::State> st, tcp::socket sock) {
   st->sockets.insert(&sock);
   beast::flat_buffer buf;
@@ -118,79 +61,36 @@ asio::awaitable<void> session(std::shared_ptr<Endpoint::State> st, tcp::socket s
     auto [ec, n] = co_await http::async_read_header(sock, buf, parser, kTuple);
     if (ec || st->handler == nullptr) break;
     const auto& head = parser.get();
-    const std::string target(head.target());
     const unsigned version = head.version();
-    std::string_view rest(target);
-    const bool is_get = head.method() == http::verb::get;
-    const bool is_post = head.method() == http::verb::post;
+    const RouteMatch match = route_request(head.method(), head.target());
     Response res;
     bool close = false;
     parser.body_limit(kMaxResponseBytes);
 
-    std::string_view id, verb;
-    const bool known = rest.substr(0, kPrefix.size()) == kPrefix;
-    if (known) rest.remove_prefix(kPrefix.size());
-    const bool is_result = known && is_post && split_invocation(rest, id, verb) &&
-                           (verb == "response" || verb == "error");
-    const std::string request_id(id);
-
-    if (is_result && verb == "response" && parser.content_length() &&
+    if (match.route == Route::kResponse && parser.content_length() &&
         *parser.content_length() > kMaxResponseBytes) {
       // Do not read a body we will refuse; the connection closes after the reply.
-      st->handler->response_too_large(request_id, *parser.content_length());
-      res = error_reply(version, 413, "RequestEntityTooLarge",
-                        "Exceeded maximum allowed payload size (6291556 bytes).");
+      st->handler->response_too_large(match.request_id, *parser.content_length());
+      res = too_large_reply(version);
       close = true;
     } else {
       if (!parser.is_done()) {
         auto [ec2, n2] = co_await http::async_read(sock, buf, parser, kTuple);
-        if (ec2 == http::error::body_limit && is_result && verb == "response") {
-          if (st->handler) st->handler->response_too_large(request_id, 0);
-          res = error_reply(version, 413, "RequestEntityTooLarge",
-                            "Exceeded maximum allowed payload size (6291556 bytes).");
+        if (ec2 == http::error::body_limit && match.route == Route::kResponse) {
+          if (st->handler) st->handler->response_too_large(match.request_id, 0);
+          res = too_large_reply(version);
           close = true;
         } else if (ec2) {
           break;
         }
       }
       if (st->handler == nullptr) break;
-      if (!close) {
-        auto& req = parser.get();
-        if (known && is_get && rest == "invocation/next") {
-          NextPtr ev = co_await async_next(st->handler, asio::use_awaitable);
-          if (!ev) {
-            res = error_reply(version, 500, "InternalServerError", "Internal Server Error");
-            close = true;
-          } else {
-            res = next_reply(version, *ev);
-          }
-        } else if (is_result) {
-          // Streamed errors arrive as trailers; Beast merges trailers into the fields.
-          auto trailer_type = req.find("Lambda-Runtime-Function-Error-Type");
-          auto trailer_body = req.find("Lambda-Runtime-Function-Error-Body");
-          if (verb == "error") {
-            std::string type = trailer_type != req.end() ? std::string(trailer_type->value()) : "";
-            res = post_reply(
-                version, st->handler->error(request_id, std::move(req.body()), std::move(type)));
-          } else if (trailer_body != req.end() && trailer_type != req.end()) {
-            auto decoded = base64_decode(trailer_body->value());
-            res = post_reply(version,
-                             st->handler->error(request_id, decoded ? *decoded : std::string(),
-                                                std::string(trailer_type->value())));
-          } else {
-            res = post_reply(version, st->handler->response(request_id, std::move(req.body())));
-          }
-        } else if (known && is_post && rest == "init/error") {
-          auto type = req.find("Lambda-Runtime-Function-Error-Type");
-          res = post_reply(version,
-                           st->handler->init_error(
-                               std::move(req.body()),
-                               type != req.end() ? std::string(type->value()) : std::string()));
-        } else if (target == "/2018-06-01/ping" || target == "/ping") {
-          res = json_reply(version, 200, "{}");
-        } else {
-          res = error_reply(version, 404, "InvalidRequest", "Not found: " + target);
-        }
+      if (!close && match.route == Route::kNext) {
+        NextPtr ev = co_await async_next(st->handler, asio::use_awaitable);
+        res = next_reply(version, ev.get());
+        close = ev == nullptr;
+      } else if (!close) {
+        res = dispatch(*st->handler, match, parser.get());
       }
     }
     res.keep_alive(!close && head.keep_alive());

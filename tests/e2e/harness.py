@@ -5,6 +5,11 @@ LAMBDAD_BUILD_DIR; LAMBDAD_SERVE_ARGS adds arguments to `lambdad serve` (split l
 
 One server per test class (ServerTestCase); its stderr goes to a log file that is printed
 when a test of the class fails or errors.
+
+Sanitizer builds (LAMBDAD_BUILD_DIR pointing at a build configured with -DLAMBDAD_SANITIZE=...,
+e.g. build-asan): the server runs with ASAN_OPTIONS/UBSAN_OPTIONS/TSAN_OPTIONS that make any
+report fatal, and Server.stop() fails the test when the server's log holds a sanitizer report
+(AddressSanitizer, LeakSanitizer, UBSan "runtime error:", ThreadSanitizer).
 """
 
 import base64
@@ -51,6 +56,56 @@ def build_dir():
 
 def lambdad_binary():
     return os.path.join(build_dir(), "lambdad")
+
+
+def sanitizer():
+    """"address", "thread" or "" as the build dir's CMakeCache says (LAMBDAD_SANITIZE)."""
+    try:
+        with open(os.path.join(build_dir(), "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("LAMBDAD_SANITIZE:"):
+                    return line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+# Every report is fatal and goes to stderr (the server log). Leak checking runs at exit, so a
+# server that leaks fails at stop(). Set in the environment to override.
+SANITIZER_ENV = {
+    "ASAN_OPTIONS": "detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=66"
+    ":detect_stack_use_after_return=0:strict_string_checks=1:check_initialization_order=1",
+    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=66",
+    "LSAN_OPTIONS": "exitcode=66",
+    "TSAN_OPTIONS": "halt_on_error=1:exitcode=66:second_deadlock_stack=1",
+}
+SANITIZER_MARKERS = (
+    "ERROR: AddressSanitizer",
+    "ERROR: LeakSanitizer",
+    "WARNING: ThreadSanitizer",
+    "runtime error:",
+)
+
+
+def sanitizer_env(env=None):
+    """env (default os.environ) plus the sanitizer options for binaries of this build."""
+    env = dict(os.environ if env is None else env)
+    if sanitizer():
+        for k, v in SANITIZER_ENV.items():
+            env.setdefault(k, v)
+    return env
+
+
+def sanitizer_report(text):
+    """The first sanitizer report in text (from its marker on, bounded), or ""."""
+    for marker in SANITIZER_MARKERS:
+        i = text.find(marker)
+        if i >= 0:
+            start = text.rfind("\n", 0, i) + 1
+            # Asio/Beast frames run to thousands of characters: cut each line, keep 200.
+            lines = text[start:].splitlines()[:200]
+            return "\n".join(l if len(l) <= 300 else l[:300] + " ..." for l in lines)
+    return ""
 
 
 def function_arn(name):
@@ -175,6 +230,7 @@ class Server:
             log.flush()
             self.proc = subprocess.Popen(
                 args,
+                env=sanitizer_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -201,9 +257,22 @@ class Server:
         )
 
     def stop(self):
-        """SIGTERM, wait up to 10 s, then SIGKILL. Returns the exit code."""
+        """SIGTERM, wait up to 10 s, then SIGKILL. Returns the exit code.
+
+        In a sanitizer build, raises AssertionError when the log holds a sanitizer report."""
         if self.proc is None:
             return None
+        rc = self._stop()
+        if sanitizer():
+            report = sanitizer_report(self.log())
+            if report:
+                raise AssertionError(
+                    "lambdad (%s sanitizer build) reported an error (exit %s):\n%s"
+                    % (sanitizer(), rc, report)
+                )
+        return rc
+
+    def _stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -230,7 +299,12 @@ class Server:
             return ""
 
     def cleanup(self):
-        self.stop()
+        try:
+            self.stop()
+        finally:
+            self._remove()
+
+    def _remove(self):
         if self._own_data_dir:
             subprocess.run(["rm", "-rf", self.data_dir], check=False)
         if self._own_log:
@@ -289,9 +363,14 @@ class ServerTestCase(unittest.TestCase):
         close_client(getattr(cls, "lam", None))
         server = cls.server
         cls.server = None
+        sanitizer_error = None
         if server is not None:
-            rc = server.stop()
-            if cls._failed:
+            rc = None
+            try:
+                rc = server.stop()
+            except AssertionError as e:  # a sanitizer report: fails the class
+                sanitizer_error = e
+            if cls._failed or sanitizer_error is not None:
                 sys.stderr.write(
                     "\n===== lambdad log (%s, exit %s) =====\n%s\n===== end of log =====\n"
                     % (cls.__name__, rc, server.log())
@@ -299,6 +378,8 @@ class ServerTestCase(unittest.TestCase):
             server.cleanup()
         subprocess.run(["rm", "-rf", cls.tmpdir], check=False)
         super().tearDownClass()
+        if sanitizer_error is not None:
+            raise sanitizer_error
 
     def run(self, result=None):
         result = result if result is not None else self.defaultTestResult()

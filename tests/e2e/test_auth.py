@@ -212,6 +212,31 @@ class AuthTest(ServerTestCase):
                         message)
         self.assertTrue(message.endswith(" - 15 min.)"), message)
 
+    def test_code_location_downloads_with_its_token_only(self):
+        """GetFunction's Code.Location works unsigned (as S3's presigned URL does); a tampered
+        token, a token moved to another path or no token at all gets 403."""
+        name = self.unique_name("authloc")
+        zip_bytes = probe_zip()
+        self.create_function(name, zip_bytes)
+        rc, out, err = self.cli("get-function", "--function-name", name)
+        self.assertEqual(rc, 0, err)
+        location = json.loads(out)["Code"]["Location"]
+        self.assertIn("X-Lambdad-Signature=", location)
+        with urllib.request.urlopen(location, timeout=30) as r:
+            self.assertEqual(r.read(), zip_bytes)
+
+        base, query = location.split("?", 1)
+        flipped = location[:-1] + ("0" if location[-1] != "0" else "1")
+        other_path = base.replace("/lambdad/packages/", "/lambdad/packages/0") + "?" + query
+        later = query.replace("X-Lambdad-Expires=", "X-Lambdad-Expires=9")
+        for bad in (flipped, other_path, base + "?" + later, base):
+            with self.assertRaises(urllib.error.HTTPError, msg=bad) as cm:
+                urllib.request.urlopen(bad, timeout=30).close()
+            self.assertEqual(cm.exception.code, 403, bad)
+            cm.exception.close()
+        # The server keeps serving signed clients.
+        self.assertIn("Functions", self.lam.list_functions())
+
     def test_keys_added_and_removed_while_running(self):
         akid, secret = add_key(self.server.data_dir, "second")
         rc, out, err = keys_cmd(self.server.data_dir, "ls")

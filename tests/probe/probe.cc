@@ -10,6 +10,8 @@
 //   print  text           write text (plus a newline if missing) to stdout and stderr, return
 //                         {"printed":<bytes of text>}
 //   counter               return the number of invocations this process has served, from 1
+//   spew   mb             write mb MiB of log lines to stdout as fast as it can, return
+//                         {"spewed_mb":mb}
 //   big    bytes          return a JSON string of exactly `bytes` bytes ("aaa...")
 //   alloc  mb             touch mb MiB of fresh memory, return {"allocated_mb":mb}
 //   write  path [mb]      write mb MiB (0: one byte) to path, then remove it; return
@@ -42,6 +44,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
@@ -392,6 +395,18 @@ InvocationResponse handle(const lambdad::InvocationRequest& req) {
     write_all(STDOUT_FILENO, line);
     write_all(STDERR_FILENO, line);
     return InvocationResponse::success("{\"printed\":" + std::to_string(text.size()) + "}");
+  }
+  if (action == "spew") {  // `mb` MiB of log lines to stdout, as fast as the pipe takes them
+    const long long mb = get_number(ev, "mb", 1);
+    std::string chunk;
+    while (chunk.size() < 64 * 1024) chunk += "spew spew spew spew spew spew spew spew spew spew\n";
+    long long left = mb * 1024 * 1024;
+    while (left > 0) {
+      const size_t n = static_cast<size_t>(std::min<long long>(left, (long long)chunk.size()));
+      write_all(STDOUT_FILENO, std::string_view(chunk).substr(0, n));
+      left -= static_cast<long long>(n);
+    }
+    return InvocationResponse::success("{\"spewed_mb\":" + std::to_string(mb) + "}");
   }
   if (action == "append") {
     const std::string path = get_string(ev, "path", "");

@@ -2,12 +2,17 @@
 // crashes, queue limits and draining on update. Runs a real io_context on this thread.
 #include "invoke/invoker.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cerrno>
 #include <filesystem>
 
 namespace lambdad::invoke {
@@ -88,6 +93,33 @@ TEST_F(InvokerTest, ColdStartThenWarmReuseOfTheSameEnvironment) {
   EXPECT_NE(a[0].log_tail.find("Init Duration: "), std::string::npos) << a[0].log_tail;
   EXPECT_EQ(b[0].log_tail.find("Init Duration: "), std::string::npos) << b[0].log_tail;
   EXPECT_EQ(invoker_->stats().cold_starts, 1);
+}
+
+// Issue 9 (found by LeakSanitizer): a warm Environment and its FunctionState own each other
+// (env->fn, fn->envs), so destroying the invoker leaked both, with the environment's Runtime
+// API listener, pipes and sandbox. Its listener must be gone once the invoker is.
+TEST_F(InvokerTest, DestroyingTheInvokerDestroysWarmEnvironments) {
+  invoker_->upsert(fn("f"));
+  auto r = run("f", {R"({"action":"env"})"});
+  ASSERT_EQ(r[0].status, 200);
+  const std::string key = "\"AWS_LAMBDA_RUNTIME_API\":\"127.0.0.1:";
+  const size_t at = r[0].body.find(key);
+  ASSERT_NE(at, std::string::npos) << r[0].body;
+  const int port = std::atoi(r[0].body.c_str() + at + key.size());
+  ASSERT_GT(port, 0);
+  invoker_->shutdown();
+  invoker_.reset();
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  const int err = errno;
+  ::close(fd);
+  EXPECT_EQ(rc, -1) << "the environment's Runtime API listener outlived the invoker";
+  EXPECT_EQ(err, ECONNREFUSED);
+  invoker_ = std::make_unique<Invoker>(io_, *spawner_, *logs_, nullptr, Options{});
 }
 
 TEST_F(InvokerTest, UpdateDrainsOldEnvironments) {

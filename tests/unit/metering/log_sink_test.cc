@@ -37,6 +37,17 @@ TEST(LogSinkTest, AppendsInOrderAndRotatesPastTheBound) {
   EXPECT_EQ(slurp(dir + "/logs/fn.log"), "c");
 }
 
+TEST(LogSinkTest, DropsWhatWouldOverfillTheQueueAndCountsIt) {
+  const std::string dir = temp_dir();
+  LogSink sink(dir + "/logs", 1 << 20);
+  const size_t too_much = LogSink::kMaxQueuedBytes + 1;
+  sink.append("fn", std::string(too_much, 'x'));  // more than the queue may hold: dropped
+  sink.append("fn", "kept\n");
+  sink.flush();
+  EXPECT_EQ(sink.dropped_bytes(), too_much);
+  EXPECT_EQ(slurp(dir + "/logs/fn.log"), "kept\n");
+}
+
 TEST(UsageRecorderTest, RecordsAreSummarizedPerFunction) {
   const std::string dir = temp_dir();
   {

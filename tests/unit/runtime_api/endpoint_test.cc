@@ -13,6 +13,7 @@
 #include <future>
 #include <thread>
 
+#include "runtime_api/endpoint_internal.h"
 #include "runtime_api/peer.h"
 
 namespace lambdad::runtime_api {
@@ -199,6 +200,49 @@ TEST_F(EndpointTest, InitErrorAndUnknownPaths) {
   EXPECT_NE(exchange(fd, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n").find("HTTP/1.1 404"),
             std::string::npos);
   ::close(fd);
+}
+
+// The request -> action table on its own (endpoint_internal.h), as the fuzz target drives it.
+TEST(RuntimeApiRouteTest, MethodAndTargetDecideTheRoute) {
+  namespace http = boost::beast::http;
+  struct Case {
+    http::verb method;
+    std::string_view target;
+    Route route;
+    std::string_view id;
+  };
+  const Case cases[] = {
+      {http::verb::get, "/2018-06-01/runtime/invocation/next", Route::kNext, ""},
+      {http::verb::post, "/2018-06-01/runtime/invocation/next", Route::kNotFound, ""},
+      {http::verb::post, "/2018-06-01/runtime/invocation/abc/response", Route::kResponse, "abc"},
+      {http::verb::post, "/2018-06-01/runtime/invocation/abc/error", Route::kError, "abc"},
+      {http::verb::post, "/2018-06-01/runtime/invocation//response", Route::kResponse, ""},
+      {http::verb::post, "/2018-06-01/runtime/invocation/a/b/response", Route::kNotFound, ""},
+      {http::verb::get, "/2018-06-01/runtime/invocation/abc/response", Route::kNotFound, ""},
+      {http::verb::post, "/2018-06-01/runtime/invocation/", Route::kNotFound, ""},
+      {http::verb::post, "/2018-06-01/runtime/init/error", Route::kInitError, ""},
+      {http::verb::get, "/2018-06-01/ping", Route::kPing, ""},
+      {http::verb::get, "/ping", Route::kPing, ""},
+      {http::verb::get, "", Route::kNotFound, ""},
+      {http::verb::get, "/2018-06-01/runtime/", Route::kNotFound, ""},
+  };
+  for (const auto& c : cases) {
+    const RouteMatch m = route_request(c.method, c.target);
+    EXPECT_EQ(m.route, c.route) << c.target;
+    EXPECT_EQ(m.request_id, c.id) << c.target;
+  }
+}
+
+TEST(RuntimeApiRouteTest, DispatchAnswersWithoutASocket) {
+  FakeHandler h;
+  Request req{boost::beast::http::verb::post, "/2018-06-01/runtime/invocation/req-1/response", 11};
+  req.body() = "{\"ok\":true}";
+  const Response res = dispatch(h, route_request(req.method(), req.target()), req);
+  EXPECT_EQ(res.result_int(), 202);
+  EXPECT_EQ(h.last_response, "{\"ok\":true}");
+  Request bad{boost::beast::http::verb::get, "/x", 11};
+  EXPECT_EQ(dispatch(h, route_request(bad.method(), bad.target()), bad).result_int(), 404);
+  EXPECT_EQ(next_reply(11, nullptr).result_int(), 500);
 }
 
 }  // namespace
