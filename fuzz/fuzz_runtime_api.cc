@@ -1,6 +1,7 @@
 // Raw bytes -> Beast request parser (the endpoint's limits) -> the Runtime API's routing and
 // dispatch (runtime_api/endpoint_internal.h) against a handler that checks request ids the way
 // an execution environment does: trailers, base64 error bodies, ids of any shape.
+#include <memory>
 #include <boost/beast/http.hpp>
 #include <cstdlib>
 #include <string>
@@ -48,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (match.route == Route::kNext) {
     NextEvent ev;
     ev.request_id = env.current;
-    ev.payload = req.body();
+    ev.payload = std::make_shared<const std::string>(req.body());
     ev.client_context = std::string(req.target());
     res = next_reply(req.version(), &ev);
   } else {
