@@ -1,9 +1,9 @@
 // Raw bytes -> Beast request parser (the endpoint's limits) -> the Runtime API's routing and
 // dispatch (runtime_api/endpoint_internal.h) against a handler that checks request ids the way
 // an execution environment does: trailers, base64 error bodies, ids of any shape.
-#include <memory>
 #include <boost/beast/http.hpp>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "runtime_api/endpoint_internal.h"
