@@ -19,14 +19,6 @@ constexpr std::string_view kConfig = "/event-invoke-config";
 constexpr std::string_view kList = "/event-invoke-config/list";
 constexpr std::string_view kStatus = "/lambdad/async";
 
-HttpResponse json_response(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
-  r.body = std::move(body);
-  return r;
-}
-
 HttpResponse validation(const std::string& message) {
   return lambda_error(400, "ValidationException", "1 validation error detected: " + message);
 }

@@ -39,21 +39,6 @@ struct Context {
 
 // ---- responses -------------------------------------------------------------------------
 
-HttpResponse json_response(int status, const json::value& body) {
-  HttpResponse response;
-  response.status = status;
-  response.headers.emplace_back("Content-Type", "application/json");
-  response.body = json::serialize(body);
-  return response;
-}
-
-HttpResponse empty_response(int status) {
-  HttpResponse response;
-  response.status = status;
-  response.headers.emplace_back("Content-Type", "application/json");
-  return response;
-}
-
 HttpResponse validation_error(const ValidationErrors& errors) {
   return lambda_error(400, "ValidationException", errors.message());
 }

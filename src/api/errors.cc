@@ -3,6 +3,7 @@
 #include <array>
 #include <boost/json.hpp>
 #include <string>
+#include <utility>
 
 namespace lambdad::api {
 namespace {
@@ -67,5 +68,19 @@ HttpResponse error_response(const Error& error) {
       return lambda_error(500, "ServiceException", message);
   }
 }
+
+HttpResponse json_response(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse json_response(int status, const boost::json::value& body) {
+  return json_response(status, boost::json::serialize(body));
+}
+
+HttpResponse empty_response(int status) { return json_response(status, std::string()); }
 
 }  // namespace lambdad::api

@@ -3,6 +3,8 @@
 // botocore model of each exception (see shared reference invoke-and-control-api.md §2).
 #pragma once
 
+#include <boost/json/fwd.hpp>
+#include <string>
 #include <string_view>
 
 #include "api/http_message.h"
@@ -20,5 +22,11 @@ HttpResponse lambda_error(int status, std::string_view type, std::string_view me
 // RequestEntityTooLargeException, kTooManyRequests 429 TooManyRequestsException, else 500
 // ServiceException. The message is error.message().
 HttpResponse error_response(const Error& error);
+
+// A successful reply: `status`, Content-Type application/json, the body given (already
+// serialised, or serialised here), or none.
+HttpResponse json_response(int status, std::string body);
+HttpResponse json_response(int status, const boost::json::value& body);
+HttpResponse empty_response(int status);
 
 }  // namespace lambdad::api

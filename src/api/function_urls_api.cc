@@ -23,14 +23,6 @@ using Query = std::vector<std::pair<std::string, std::string>>;
 constexpr std::string_view kUrlQualifierPattern = "((?!^\\d+$)^[0-9a-zA-Z-_]+$)";
 constexpr int kListMax = 50;
 
-HttpResponse json_response(int status, const json::value& body) {
-  HttpResponse r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
-  r.body = json::serialize(body);
-  return r;
-}
-
 HttpResponse invalid_content(std::string_view detail) {
   return lambda_error(400, "InvalidRequestContentException",
                       "Could not parse request body into json: Could not parse payload into "

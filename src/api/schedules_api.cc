@@ -18,14 +18,6 @@ constexpr size_t kMaxNameLength = 128;    // EventBridge rules: 64; room for <Fu
 constexpr size_t kMaxInputLength = 8192;  // EventBridge's Target.Input limit
 constexpr size_t kMaxManagedByLength = 64;
 
-HttpResponse json_response(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
-  r.body = std::move(body);
-  return r;
-}
-
 HttpResponse validation(const std::string& message) {
   return lambda_error(400, "ValidationException", message);
 }

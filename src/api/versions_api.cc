@@ -21,21 +21,6 @@ constexpr std::string_view kAliasPattern = "(?!^[0-9]+$)([a-zA-Z0-9-_]+)";
 constexpr std::string_view kVersionPattern = "(\\$LATEST|[0-9]+)";
 constexpr int kListMax = 50;
 
-HttpResponse json_response(int status, const json::value& body) {
-  HttpResponse r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
-  r.body = json::serialize(body);
-  return r;
-}
-
-HttpResponse empty_response(int status) {
-  HttpResponse r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
-  return r;
-}
-
 HttpResponse invalid_parameter(std::string_view message) {
   return lambda_error(400, "InvalidParameterValueException", message);
 }
