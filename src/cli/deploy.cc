@@ -30,6 +30,7 @@
 #include <thread>
 
 #include "cli/commands_dev.h"
+#include "cli/http_client.h"
 #include "cli/sam.h"
 #include "cli/signing.h"
 #include "common/encoding.h"
@@ -55,42 +56,16 @@ struct Reply {
 
 Result<Reply> call(const std::string& url, bhttp::verb method, const std::string& target,
                    const std::string& body) {
-  std::string rest = url;
-  if (rest.starts_with("https://")) {
+  if (url.starts_with("https://")) {
     return Error::make(Code::kInvalidArgument, "https endpoints are not supported: " + url);
   }
-  if (rest.starts_with("http://")) rest = rest.substr(7);
-  if (size_t slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
-  const size_t colon = rest.rfind(':');
-  const std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
-  const std::string port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
-  try {
-    asio::io_context io;
-    asio::ip::tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.connect(resolver.resolve(host, port));
-    bhttp::request<bhttp::string_body> req{method, target, 11};
-    req.set(bhttp::field::host, rest);
-    req.set(bhttp::field::user_agent, "lambdad-cli/" LAMBDAD_VERSION " deploy");
-    req.set(bhttp::field::content_type, "application/json");
-    req.body() = body;
-    req.prepare_payload();
-    sign(req);
-    bhttp::write(stream, req);
-    beast::flat_buffer buf;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
-    bhttp::read(stream, buf, parser);
-    beast::error_code ec;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    return Reply{static_cast<int>(parser.get().result_int()), std::move(parser.get().body()),
-                 std::string(parser.get()["x-amzn-ErrorType"])};
-  } catch (const boost::system::system_error& e) {
-    // e.what() carries Boost's source location; the code's message is what a user needs.
-    return Error::make(Code::kUnavailable, "cannot reach " + url + ": " + e.code().message());
-  } catch (const std::exception& e) {
-    return Error::make(Code::kUnavailable, "cannot reach " + url + ": " + e.what());
-  }
+  HttpReply r = http_call(url, std::string(bhttp::to_string(method)), target,
+                          {{"User-Agent", "lambdad-cli/" LAMBDAD_VERSION " deploy"},
+                           {"Content-Type", "application/json"}},
+                          body);
+  if (r.status == 0) return Error::make(Code::kUnavailable, "cannot reach " + url + ": " + r.error);
+  const auto type = r.headers.find("x-amzn-errortype");
+  return Reply{r.status, std::move(r.body), type == r.headers.end() ? "" : type->second};
 }
 
 // "ResourceConflictException: Function already exist: x" from an error body.
